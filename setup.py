@@ -1,0 +1,47 @@
+"""ament_python package dil_ros.
+
+ROS packages (rclpy, *_msgs) come from the system on a ROS machine, or from requirements-ros.txt via the
+Makefile elsewhere; they are deliberately not in install_requires.
+"""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = 'dil_ros'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*']),
+    package_data={package_name: ['sim/assets/*.xml', 'sim/assets/*.urdf*']},
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+        ('share/' + package_name + '/launch', glob('launch/*launch.py')),
+        ('share/' + package_name + '/config', glob('config/*.yaml')),
+        ('share/' + package_name + '/config/contracts', glob('config/contracts/*.yaml')),
+        ('share/' + package_name + '/urdf', glob('urdf/*')),
+    ],
+    install_requires=['setuptools', 'numpy', 'pyyaml'],
+    extras_require={
+        'train': ['torch', 'diffusers', 'pyarrow', 'zarr', 'rosbags', 'tqdm', 'tensorboard',
+                  'matplotlib'],
+        'sim': ['mujoco'],
+    },
+    zip_safe=True,
+    maintainer='dil_ros maintainers',
+    maintainer_email='maintainers@dil-ros.dev',
+    description='Diffusion-policy imitation learning for ROS 2.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'dil-ros = dil_ros.cli.main:main',
+            'policy_node = dil_ros.nodes.policy_node:main',
+            'recorder_node = dil_ros.nodes.recorder_node:main',
+            'teleop_node = dil_ros.nodes.teleop_node:main',
+            'sim_node = dil_ros.nodes.sim_node:main',
+            'expert_node = dil_ros.nodes.expert_node:main',
+        ],
+    },
+)

@@ -1,0 +1,30 @@
+"""Shared fixtures. ROS tests get localhost-only discovery and a domain id unique to this process."""
+import os
+
+import pytest
+
+# Set before rclpy is imported anywhere, so DDS traffic stays on this machine and tests don't collide.
+os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+os.environ['ROS_DOMAIN_ID'] = str(os.environ.get('DIL_ROS_TEST_DOMAIN_ID') or (os.getpid() % 100 + 100))
+os.environ.setdefault('MUJOCO_GL', 'egl')
+
+
+@pytest.fixture(scope='session')
+def ros_context():
+    """Session-wide rclpy.init(); skips where rclpy is not installed."""
+    rclpy = pytest.importorskip('rclpy')
+    rclpy.init()
+    yield rclpy
+    rclpy.try_shutdown()
+
+
+@pytest.fixture(scope='session')
+def contract_path():
+    from dil_ros.data.contract import default_contract_path
+    return default_contract_path()
+
+
+@pytest.fixture(scope='session')
+def contract(contract_path):
+    from dil_ros.data.contract import load_contract
+    return load_contract(contract_path)
