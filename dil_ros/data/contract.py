@@ -37,6 +37,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
+from dil_ros.errors import DilRosError
+
 JOINT_STATE = 'sensor_msgs/msg/JointState'
 JOINT_STATE_FIELDS = ('position', 'velocity', 'effort')
 TELEOP_TYPES = (
@@ -46,7 +48,7 @@ TELEOP_TYPES = (
 )
 
 
-class ContractError(ValueError):
+class ContractError(DilRosError, ValueError):
     """A contract file or mapping is invalid; the message names the file and the key."""
 
 
