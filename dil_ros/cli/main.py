@@ -18,6 +18,7 @@ COMMANDS = {
     'export': ('export', 'export a trained run as one TorchScript file (policy.ts)'),
     'demo': ('demo', 'run the end-to-end demo on the embedded simulator'),
     'bench': ('bench', 'run the benchmark suite'),
+    'recover': ('recover', 'recover or drop a partial episode left by a killed recorder'),
 }
 
 
