@@ -1,0 +1,176 @@
+"""Recorder throughput: can recorder_node store 5 JointState topics x 1 kHz + a 640x480 image at 30 Hz?
+
+Three processes: the recorder node (``python -m dil_ros.nodes.recorder_node``), a publisher process (this file
+with ``--publish``) and this driver, which starts/stops the episode over the recorder's services and compares
+published with stored counts (from the session index) per topic::
+
+    .venv/bin/python bench/bench_recorder.py [--duration 10] [--rate 1000] [--topics 5] [--image-rate 30]
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+JS = 'sensor_msgs/msg/JointState'
+IMG = 'sensor_msgs/msg/Image'
+
+
+def topics(args):
+    out = {f'/bench/joint_states_{i}': JS for i in range(args.topics)}
+    if args.image_rate > 0:
+        out['/bench/image'] = IMG
+    return out
+
+
+def publish(args):
+    """Publisher process: wait for the recorder to match, publish for --duration, print counts."""
+    import rclpy
+    from rclpy.qos import QoSProfile
+    from sensor_msgs.msg import Image, JointState
+    rclpy.init()
+    node = rclpy.create_node('bench_publisher')
+    names = [f'joint_{j}' for j in range(7)]
+    pubs = {t: node.create_publisher(JointState if ty == JS else Image, t,
+                                     QoSProfile(depth=1000 if ty == JS else 100))
+            for t, ty in topics(args).items()}
+    deadline = time.time() + 20
+    while time.time() < deadline and not all(p.get_subscription_count() for p in pubs.values()):
+        time.sleep(0.05)
+    image = Image(height=args.height, width=args.width, encoding='rgb8', step=3 * args.width,
+                  data=bytes(3 * args.width * args.height))
+    js = JointState(name=names, position=[0.0] * 7, velocity=[0.0] * 7, effort=[0.0] * 7)
+    sent = {t: 0 for t in pubs}
+    js_topics = [t for t, ty in topics(args).items() if ty == JS]
+    t0 = time.perf_counter()
+    next_js, next_img, tick = t0, t0, 0
+    end = t0 + args.duration
+    js_period = 1.0 / args.rate
+    img_period = 1.0 / args.image_rate if args.image_rate > 0 else float('inf')
+    while True:
+        now = time.perf_counter()
+        if now >= end:
+            break
+        if now >= next_js:
+            stamp = node.get_clock().now().to_msg()
+            js.header.stamp = stamp
+            js.position[0] = float(tick)
+            for t in js_topics:
+                pubs[t].publish(js)
+                sent[t] += 1
+            tick += 1
+            next_js += js_period
+        if now >= next_img:
+            image.header.stamp = node.get_clock().now().to_msg()
+            pubs['/bench/image'].publish(image)
+            sent['/bench/image'] += 1
+            next_img += img_period
+        sleep = min(next_js, next_img) - time.perf_counter()
+        if sleep > 0:
+            time.sleep(sleep)
+    elapsed = time.perf_counter() - t0
+    time.sleep(1.0)  # let reliable retransmissions finish before the publisher goes away
+    print(json.dumps({'sent': sent, 'elapsed': elapsed}), flush=True)
+    node.destroy_node()
+    rclpy.try_shutdown()
+
+
+def drive(args):
+    import rclpy
+    from std_msgs.msg import String
+    from std_srvs.srv import Trigger
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+
+    out = Path(args.output or tempfile.mkdtemp(prefix='bench_recorder_')) / 'session'
+    extra = [f'{t}:{ty}' for t, ty in topics(args).items()]
+    rec = subprocess.Popen([sys.executable, '-m', 'dil_ros.nodes.recorder_node', '--ros-args',
+                            '-p', f'output_dir:={out}', '-p', f'extra_topics:={extra!r}',
+                            '-p', f'num_threads:={args.threads}', '-p', 'status_period_s:=0.5',
+                            '-p', f'executor:={args.executor}'])
+    rclpy.init()
+    node = rclpy.create_node('bench_driver')
+    status = []
+    node.create_subscription(String, '/recorder_node/status', lambda m: status.append(
+        json.loads(m.data)), QoSProfile(depth=5, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    spin = threading.Thread(target=executor.spin, daemon=True)
+    spin.start()
+
+    def call(name):
+        cli = node.create_client(Trigger, f'/recorder_node/{name}')
+        assert cli.wait_for_service(timeout_sec=30), f'no /recorder_node/{name}'
+        done = threading.Event()
+        fut = cli.call_async(Trigger.Request())
+        fut.add_done_callback(lambda _: done.set())
+        assert done.wait(120), f'{name}: no reply'
+        return fut.result()
+
+    try:
+        print('start:', call('start').message, flush=True)
+        pub = subprocess.run([sys.executable, __file__, '--publish', *sys.argv[1:]],
+                             capture_output=True, text=True, timeout=args.duration + 60)
+        if pub.returncode:
+            print(pub.stderr, file=sys.stderr)
+            return 1
+        result = json.loads(pub.stdout.strip().splitlines()[-1])
+        # Wait until the recorder stops growing (its queue drained), then keep the episode.
+        last, stable = None, 0
+        while stable < 3:
+            time.sleep(0.5)
+            cur = status[-1] if status else None
+            key = (json.dumps(cur['counts'], sort_keys=True), cur['queued']) if cur else None
+            stable = stable + 1 if key == last and cur and cur['queued'] == 0 else 0
+            last = key
+        print('stop:', call('stop').message, flush=True)
+    finally:
+        rec.terminate()
+        print('recorder exit code', rec.wait(30))
+        executor.shutdown()
+        spin.join(5)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    entry = json.loads((out / 'episodes.json').read_text())['episodes'][-1]
+    elapsed = result['elapsed']
+    total_sent = total_stored = 0
+    print(f'\n{"topic":30s} {"published":>10s} {"stored":>10s} {"lost":>8s} {"msg/s":>9s}')
+    for topic, sent in result['sent'].items():
+        stored = entry['counts'].get(topic, 0)
+        total_sent += sent
+        total_stored += stored
+        print(f'{topic:30s} {sent:10d} {stored:10d} {sent - stored:8d} {stored / elapsed:9.1f}')
+    loss = 100.0 * (total_sent - total_stored) / max(1, total_sent)
+    size = sum(f.stat().st_size for f in (out / entry['name']).iterdir()) / 2**20
+    print(f'{"total":30s} {total_sent:10d} {total_stored:10d} {total_sent - total_stored:8d} '
+          f'{total_stored / elapsed:9.1f}')
+    print(f'\n{elapsed:.1f} s, loss {loss:.3f} %, bag {size:.0f} MiB ({size / elapsed:.1f} MiB/s), '
+          f'{os.cpu_count()} CPUs; bag: {out / entry["name"]}')
+    return 0 if total_sent == total_stored else 2
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--duration', type=float, default=10.0)
+    parser.add_argument('--rate', type=float, default=1000.0, help='JointState rate per topic')
+    parser.add_argument('--topics', type=int, default=5, help='JointState topics')
+    parser.add_argument('--image-rate', type=float, default=30.0)
+    parser.add_argument('--width', type=int, default=640)
+    parser.add_argument('--height', type=int, default=480)
+    parser.add_argument('--threads', type=int, default=2, help='recorder executor threads')
+    parser.add_argument('--executor', default='multi_threaded', help='or events')
+    parser.add_argument('--output', default='', help='folder for the session (default: a temp dir)')
+    parser.add_argument('--publish', action='store_true', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run `finally`: stop the recorder
+    return publish(args) if args.publish else drive(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

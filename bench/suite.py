@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""The benchmark suite behind `dil-ros bench` / `make bench`.
+
+Sections (each runs in its own subprocess; a missing or failing one is reported and skipped):
+  a  chunk latency, DDIM-10, batch 1: eager vs policy.ts vs AOTInductor (vs CUDA graph and fp16
+     on a GPU), Chi's low-dim U-Net (256, 512, 1024) and a small one (64, 128, 256)
+  b  the same nets vs LeRobot's DiffusionPolicy.select_action (needs `lerobot`, see
+     requirements-bench.txt; skipped with a message otherwise)
+  c  training samples/s (bench/bench_train.py)
+  d  ROS policy-node loop figures (bench/bench_policy_node.py)
+  e  recorder throughput (bench/bench_recorder.py)
+Results: runs/bench/bench-<UTC time>.{md,json} and latest.{md,json}, with the machine.
+
+    .venv/bin/python bench/suite.py [--quick] [--sections a,b] [--device cuda] [--tiny]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+SECTIONS = {
+    'a': 'chunk latency (DDIM-10, batch 1)',
+    'b': 'vs LeRobot DiffusionPolicy.select_action',
+    'c': 'training samples/s',
+    'd': 'ROS policy-node loop',
+    'e': 'recorder throughput',
+}
+# section -> (script, quick args, full args); run as `python script ... --json FILE`.
+EXTERNAL = {
+    'c': ('bench_train.py', ['--quick'], []),
+    'd': ('bench_policy_node.py', ['--quick'], []),
+    'e': ('bench_recorder.py', ['--duration', '3'], []),
+}
+NETS = {'small': (64, 128, 256), 'chi': (256, 512, 1024), 'tiny': (16, 32)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--quick', action='store_true', help='few iterations, short sections')
+    parser.add_argument('--sections', default='a,b,c,d,e',
+                        help='comma list of sections: ' + ', '.join(
+                            f'{k} = {v}' for k, v in SECTIONS.items()))
+    parser.add_argument('--device', default='auto', help="auto | cpu | cuda | cuda:N")
+    parser.add_argument('--tiny', action='store_true',
+                        help='section a/b on a tiny U-Net (16, 32) only: a smoke test in seconds')
+    parser.add_argument('--forms', default='eager,torchscript,aot,cuda_graph,fp16',
+                        help='section a forms (cuda_graph and fp16 run on a GPU only)')
+    parser.add_argument('--nets', default='small,chi', help=f'section a/b nets: {sorted(NETS)}')
+    parser.add_argument('--steps', type=int, default=10, help='DDIM inference steps')
+    parser.add_argument('--iters', type=int, default=0, help='timed calls (0: 20 quick, 200)')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch CPU threads in each section (0: torch default); 1 avoids '
+                             'oversubscription on shared machines and is the batch-1 norm')
+    parser.add_argument('--out', type=Path, default=Path('runs/bench'), help='results folder')
+    parser.add_argument('--timeout', type=float, default=1800.0, help='seconds per section')
+    parser.add_argument('--extra-path', default='',
+                        help='prepended to PYTHONPATH of the sections (e.g. a lerobot install)')
+    parser.add_argument('--worker', default='', help=argparse.SUPPRESS)
+    parser.add_argument('--result', type=Path, help=argparse.SUPPRESS)
+
+
+def machine() -> Dict[str, Any]:
+    """CPU model, cores, torch version and GPU name (if any) of this machine."""
+    info: Dict[str, Any] = {'platform': platform.platform(), 'python': platform.python_version(),
+                            'cpu': platform.processor() or platform.machine(),
+                            'logical_cores': os.cpu_count()}
+    try:
+        info['usable_cores'] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                info['cpu'] = line.split(':', 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import torch
+        info['torch'] = torch.__version__
+        info['torch_cuda'] = torch.version.cuda
+        if torch.cuda.is_available():
+            info['gpu'] = torch.cuda.get_device_name(0)
+            info['gpu_count'] = torch.cuda.device_count()
+    except Exception as exc:  # noqa: BLE001 - the suite reports without torch too
+        info['torch'] = f'unavailable ({exc})'
+    return info
+
+
+# --------------------------------------------------------------------------- workers (subprocess)
+
+def _setup_torch(args):
+    import torch
+
+    from dil_ros.accel.device import resolve_device
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    device, message = resolve_device(args.device)
+    return torch, device, message
+
+
+def _nets(args) -> List[str]:
+    return ['tiny'] if args.tiny else [n.strip() for n in args.nets.split(',') if n.strip()]
+
+
+def _iters(args):
+    if args.iters:
+        return args.iters, max(2, args.iters // 10)
+    return (20, 3) if args.quick or args.tiny else (200, 10)
+
+
+def section_a(args) -> Dict[str, Any]:
+    """Chunk latency of each form on each net; ratios are eager median / form median."""
+    torch, device, message = _setup_torch(args)
+    from dil_ros.accel.forms import build_form
+    from dil_ros.accel.parity import TOLERANCE, action_range, max_abs_error
+    from dil_ros.accel.synthetic import synthetic_inputs, synthetic_policy
+    from dil_ros.accel.timing import time_calls
+
+    iters, warmup = _iters(args)
+    forms = [f.strip() for f in args.forms.split(',') if f.strip()]
+    gpu_only = {'cuda_graph', 'fp16'}
+    notes = [message, f'torch threads: {torch.get_num_threads()}, iters {iters}, warmup {warmup}']
+    skipped = [f for f in forms if f in gpu_only and device.type != 'cuda']
+    if skipped:
+        notes.append(f'{", ".join(skipped)}: GPU only, not run on {device}')
+    cache = args.out / 'cache'
+    rows = []
+    for net in _nets(args):
+        policy = synthetic_policy(NETS[net], args.steps).to(device)
+        obs, noise = synthetic_inputs(policy, 1, device=device)
+        reference = build_form(policy, 'torchscript', device, obs, noise)
+        bound_scale = action_range(policy)
+        eager_ms = None
+        for form in forms:
+            if form in skipped:
+                continue
+            row = {'net': net, 'down_dims': list(NETS[net]), 'form': form,
+                   'device': str(device)}
+            try:
+                start = time.perf_counter()
+                fn = policy if form == 'eager' else build_form(
+                    policy, form, device, obs, noise, workdir=cache / f'{net}_{args.steps}')
+                row['build_s'] = round(time.perf_counter() - start, 2)
+                row.update(time_calls(lambda: fn(obs, noise), device, iters, warmup))
+                err = max_abs_error(reference, fn, obs, noise)
+                row['max_abs_err'] = err
+                row['parity_ok'] = err <= TOLERANCE.get(form, TOLERANCE['torchscript']) \
+                    * bound_scale
+            except Exception as exc:  # noqa: BLE001 - one failing form must not end the table
+                row['error'] = f'{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}'
+                rows.append(row)
+                continue
+            if form == 'eager':
+                eager_ms = row['median_ms']
+            if eager_ms:
+                row['speedup_vs_eager'] = round(eager_ms / row['median_ms'], 2)
+            rows.append(row)
+            print(f'a: {net} {form}: median {row["median_ms"]:.3f} ms, p99 {row["p99_ms"]:.3f} '
+                  f'ms', flush=True)
+    return {'rows': rows, 'notes': notes}
+
+
+def section_b(args) -> Dict[str, Any]:
+    """LeRobot select_action vs our eager / policy.ts (and policy.pt2 if section a built it)."""
+    sys.path.insert(0, str(BENCH_DIR))
+    import lerobot_compare
+    torch, device, message = _setup_torch(args)
+    iters, warmup = _iters(args)
+    return lerobot_compare.compare(_nets(args), NETS, args.steps, device, iters, warmup,
+                                   cache=args.out / 'cache', notes=[message])
+
+
+def section_external(section: str, args) -> Dict[str, Any]:
+    """Run another engineer's bench script with --json and return its results as rows."""
+    script, quick_args, full_args = EXTERNAL[section]
+    path = BENCH_DIR / script
+    if not path.is_file():
+        return {'status': 'skipped', 'reason': f'bench/{script} not found', 'rows': []}
+    cmd = [sys.executable, str(path)] + (quick_args if args.quick else full_args)
+    with tempfile.TemporaryDirectory() as tmp:
+        out_json = Path(tmp) / 'out.json'
+        takes_json = '--json' in path.read_text()
+        if takes_json:
+            cmd += ['--json', str(out_json)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
+                              cwd=REPO)
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+        if proc.returncode != 0:
+            raise RuntimeError(f'{" ".join(cmd[1:])} exited {proc.returncode}: '
+                               + ' | '.join(tail[-5:]))
+        data = json.loads(out_json.read_text()) if takes_json and out_json.is_file() else None
+    return {'rows': to_rows(data) if data is not None else [], 'notes': [f'$ {" ".join(cmd[1:])}']
+            + ([] if data is not None else tail)}
+
+
+def to_rows(data: Any) -> List[Dict[str, Any]]:
+    """JSON results of any shape -> table rows (list of flat dicts)."""
+    if isinstance(data, list):
+        return [d if isinstance(d, dict) else {'value': d} for d in data]
+    if isinstance(data, dict):
+        if data and all(isinstance(v, dict) for v in data.values()):
+            rows = []
+            for name, value in data.items():
+                if value and all(isinstance(v, dict) for v in value.values()):
+                    rows += [{'name': name, 'variant': k, **v} for k, v in value.items()]
+                else:
+                    rows.append({'name': name, **value})
+            return rows
+        return [data]
+    return [{'value': data}]
+
+
+def run_worker(args) -> int:
+    if args.worker == 'a':
+        result = section_a(args)
+    elif args.worker == 'b':
+        try:
+            import lerobot  # noqa: F401
+        except Exception as exc:  # noqa: BLE001
+            result = {'status': 'skipped', 'rows': [],
+                      'reason': f'lerobot not importable ({type(exc).__name__}: {exc}); '
+                                f'install it with requirements-bench.txt'}
+        else:
+            result = section_b(args)
+    else:
+        result = section_external(args.worker, args)
+    args.result.write_text(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+# --------------------------------------------------------------------------- driver
+
+def run_section(section: str, args) -> Dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        result_path = Path(tmp) / 'result.json'
+        cmd = [sys.executable, str(Path(__file__).resolve()), '--worker', section,
+               '--result', str(result_path)] + _passthrough(args)
+        env = dict(os.environ)
+        paths = [p for p in (args.extra_path, str(REPO), env.get('PYTHONPATH', '')) if p]
+        env['PYTHONPATH'] = os.pathsep.join(paths)
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
+                                  env=env, cwd=os.getcwd())
+        except subprocess.TimeoutExpired:
+            return {'status': 'failed', 'reason': f'timed out after {args.timeout:.0f} s',
+                    'rows': []}
+        seconds = round(time.perf_counter() - start, 1)
+        if proc.returncode != 0 or not result_path.is_file():
+            lines = (proc.stdout + proc.stderr).strip().splitlines()
+            return {'status': 'failed', 'seconds': seconds, 'rows': [],
+                    'reason': f'exit {proc.returncode}: ' + ' | '.join(lines[-4:])}
+        result = json.loads(result_path.read_text())
+    result.setdefault('status', 'ok')
+    result['seconds'] = seconds
+    return result
+
+
+def _passthrough(args) -> List[str]:
+    out = ['--sections', args.sections, '--device', args.device, '--forms', args.forms,
+           '--nets', args.nets, '--steps', str(args.steps), '--iters', str(args.iters),
+           '--threads', str(args.threads), '--out', str(args.out), '--timeout', str(args.timeout)]
+    return out + (['--quick'] if args.quick else []) + (['--tiny'] if args.tiny else [])
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    lines = [f'# dil_ros benchmark, {report["time"]}', '']
+    lines += [f'- {k}: {v}' for k, v in report['machine'].items()]
+    lines += [f'- command: `{report["command"]}`', '']
+    for key, result in report['sections'].items():
+        lines += [f'## {key}. {SECTIONS[key]} — {result["status"]}'
+                  + (f' ({result["seconds"]} s)' if 'seconds' in result else ''), '']
+        if result.get('reason'):
+            lines += [f'{result["reason"]}', '']
+        rows = result.get('rows') or []
+        if rows:
+            cols: List[str] = []
+            for row in rows:
+                cols += [c for c in row if c not in cols]
+            lines.append('| ' + ' | '.join(cols) + ' |')
+            lines.append('|' + '---|' * len(cols))
+            for row in rows:
+                lines.append('| ' + ' | '.join(_cell(row.get(c, '')) for c in cols) + ' |')
+            lines.append('')
+        lines += [f'- {n}' for n in result.get('notes', [])]
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f'{value:.3g}' if abs(value) < 1e-2 and value else f'{value:.3f}'.rstrip('0') \
+            .rstrip('.')
+    return str(value).replace('|', '/')
+
+
+def run(args) -> int:
+    """Run the chosen sections and write the report; 0 unless no section produced anything."""
+    if args.worker:
+        return run_worker(args)
+    chosen = [s.strip() for s in args.sections.split(',') if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        raise SuiteError(f'--sections: unknown {unknown or chosen}; choose from '
+                         f'{",".join(SECTIONS)}')
+    args.out = args.out.resolve()
+    report: Dict[str, Any] = {
+        'time': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'machine': machine(), 'command': 'dil-ros bench ' + ' '.join(_passthrough(args)),
+        'sections': {}}
+    for section in chosen:
+        print(f'== {section}. {SECTIONS[section]}', flush=True)
+        result = run_section(section, args)
+        report['sections'][section] = result
+        print(f'   {result["status"]}' + (f': {result["reason"]}' if result.get('reason')
+                                          else ''), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = report['time'].replace(':', '').replace('-', '')
+    text = markdown(report)
+    for name in (f'bench-{stamp}', 'latest'):
+        (args.out / f'{name}.md').write_text(text)
+        (args.out / f'{name}.json').write_text(json.dumps(report, indent=1, default=str))
+    print(text)
+    print(f'wrote {args.out / f"bench-{stamp}.md"} and .json')
+    ok = any(r['status'] == 'ok' for r in report['sections'].values())
+    return 0 if ok else 1
+
+
+def _error_base():
+    try:
+        from dil_ros.errors import DilRosError
+        return DilRosError
+    except ImportError:
+        return Exception
+
+
+class SuiteError(_error_base()):
+    """A usage error of the suite (shown as one line by dil-ros)."""
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except SuiteError as exc:
+        print(f'bench: error: {exc}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""policy.pt2: the policy through torch.export + AOTInductor, an alternative artifact to policy.ts.
+
+``export_aot`` exports the eager policy for one device and one batch size (the shapes of the
+example observations; noise is an explicit input, so the DDIM loop is traced with it), compiles it
+with AOTInductor into a .pt2 package and stores the same ``dil_ros.json`` metadata inside, under
+the archive's extra/ folder, plus an ``aot`` entry (device, batch size, input shapes, torch
+version). ``load_aot`` loads it with torch alone (``torch._inductor.aoti_load_package``); the
+compiled code is specific to the device type and the torch version it was built with.
+"""
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+
+import torch
+from torch import nn
+
+from dil_ros.accel.errors import AccelError
+
+EXTRA_FILE = 'dil_ros.json'
+
+
+def export_aot(policy: nn.Module, path: Union[str, Path], metadata: Mapping[str, Any],
+               example_obs: Dict[str, torch.Tensor], example_noise: torch.Tensor) -> Path:
+    """Compile ``policy(obs, noise)`` for the device and shapes of the examples into ``path``.
+
+    ``policy`` must be an eager module (torch.export does not take TorchScript) on the examples'
+    device. The package is written to a temp file and moved into place.
+    """
+    from torch.export.pt2_archive._package import package_pt2
+
+    path = Path(path)
+    if path.suffix != '.pt2':
+        raise AccelError(f'{path}: an AOTInductor package must end in .pt2')
+    if isinstance(policy, torch.jit.ScriptModule):
+        raise AccelError('aot export: needs the eager policy, not a TorchScript module')
+    device = example_noise.device
+    meta = dict(metadata)
+    meta['aot'] = {
+        'device': device.type, 'batch_size': int(example_noise.shape[0]),
+        'obs_shapes': {k: list(v.shape) for k, v in example_obs.items()},
+        'noise_shape': list(example_noise.shape), 'torch': torch.__version__,
+    }
+    policy = policy.eval()
+    with torch.no_grad():
+        program = torch.export.export(policy, (dict(example_obs), example_noise), strict=False)
+        files = torch._inductor.aot_compile(program.module(), (dict(example_obs), example_noise),
+                                            options={'aot_inductor.package': True})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}.', suffix='.pt2', dir=path.parent)
+    os.close(fd)
+    try:
+        package_pt2(tmp, aoti_files=files,
+                    extra_files={EXTRA_FILE: json.dumps(meta, indent=1, sort_keys=True)})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_aot_metadata(path: Union[str, Path]) -> Dict[str, Any]:
+    """The ``dil_ros.json`` stored in a policy.pt2, without loading the compiled code."""
+    from torch.export.pt2_archive._package import PT2ArchiveReader
+    from torch.export.pt2_archive.constants import EXTRA_DIR
+
+    path = Path(path)
+    if not path.is_file():
+        raise AccelError(f'{path}: AOTInductor package not found')
+    try:
+        with PT2ArchiveReader(str(path)) as reader:
+            names = reader.get_file_names()
+            name = next((n for n in names if n.endswith(EXTRA_DIR + EXTRA_FILE)), None)
+            if name is None:
+                raise AccelError(f'{path}: no {EXTRA_FILE} inside; not written by '
+                                 f'dil_ros.accel.aot.export_aot')
+            return json.loads(reader.read_string(name[name.index(EXTRA_DIR):]))
+    except AccelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zip/JSON errors of many kinds
+        raise AccelError(f'{path}: not a readable .pt2 package: {exc}') from None
+
+
+def load_aot(path: Union[str, Path], device: torch.device
+             ) -> Tuple[Callable[..., torch.Tensor], Dict[str, Any]]:
+    """(runner(obs, noise) -> actions, metadata); errors name the file and the mismatch."""
+    path = Path(path)
+    meta = read_aot_metadata(path)
+    built = meta.get('aot', {})
+    if built.get('device') != device.type:
+        raise AccelError(f'{path}: compiled for {built.get("device")!r}, asked to run on '
+                         f'{device.type!r}; export it again on that device')
+    if built.get('torch') != torch.__version__:
+        raise AccelError(f'{path}: compiled with torch {built.get("torch")}, this is torch '
+                         f'{torch.__version__}; AOTInductor packages are version-specific')
+    index = device.index if device.type == 'cuda' and device.index is not None else -1
+    try:
+        runner = torch._inductor.aoti_load_package(str(path), device_index=index)
+    except Exception as exc:  # noqa: BLE001 - loader raises RuntimeError and friends
+        raise AccelError(f'{path}: AOTInductor load failed: {str(exc).splitlines()[0]}') from None
+    return runner, meta
+
+
+class AotPolicy:
+    """``__call__(obs, noise=None) -> actions`` over a loaded package; checks shapes first."""
+
+    def __init__(self, runner: Callable[..., torch.Tensor], meta: Dict[str, Any],
+                 device: torch.device, source: str = 'policy.pt2'):
+        self.runner = runner
+        self.meta = meta
+        self.device = device
+        self.source = source
+        self.obs_shapes = {k: tuple(v) for k, v in meta['aot']['obs_shapes'].items()}
+        self.noise_shape = tuple(meta['aot']['noise_shape'])
+
+    def __call__(self, obs: Dict[str, torch.Tensor],
+                 noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if set(obs) != set(self.obs_shapes):
+            raise AccelError(f'{self.source}: compiled for observation keys '
+                             f'{sorted(self.obs_shapes)}, got {sorted(obs)}')
+        for key, value in obs.items():
+            if tuple(value.shape) != self.obs_shapes[key]:
+                raise AccelError(f'{self.source}: observation {key!r}: compiled for shape '
+                                 f'{list(self.obs_shapes[key])}, got {list(value.shape)}')
+        if noise is None:
+            noise = torch.randn(self.noise_shape, device=self.device)
+        elif tuple(noise.shape) != self.noise_shape:
+            raise AccelError(f'{self.source}: noise: compiled for shape {list(self.noise_shape)}'
+                             f', got {list(noise.shape)}')
+        with torch.no_grad():
+            return self.runner({k: v.to(self.device) for k, v in obs.items()},
+                               noise.to(self.device))

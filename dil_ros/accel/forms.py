@@ -1,0 +1,184 @@
+"""One call for the policy node: ``load_policy_form(path, form, device)`` -> a callable policy.
+
+Forms (all numerically checked against policy.ts on the same noise, see parity.py):
+
+=============  ============================================  ==========================================
+form           file read                                     where
+=============  ============================================  ==========================================
+torchscript    policy.ts                                     CPU or GPU
+cuda_graph     policy.ts, captured once at load             GPU; on a CPU it falls back to torchscript
+fp16 / bf16    policy.fp16.ts / policy.bf16.ts (sibling)     GPU (bf16 also fine on recent CPUs)
+aot            policy.pt2 (sibling, or the .pt2 path given)  the device type it was compiled for
+=============  ============================================  ==========================================
+
+The sibling files are written next to policy.ts by ``export_forms`` from the eager policy (policy.ts
+is frozen TorchScript: its weights cannot be recast or re-exported).
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Union
+
+import torch
+from torch import nn
+
+from dil_ros.accel.aot import AotPolicy, export_aot, load_aot
+from dil_ros.accel.cuda_graph import CudaGraphPolicy
+from dil_ros.accel.device import resolve_device
+from dil_ros.accel.errors import AccelError
+from dil_ros.accel.parity import TOLERANCE, action_range, max_abs_error
+from dil_ros.accel.precision import reduced_precision_policy
+
+FORMS = ('torchscript', 'cuda_graph', 'fp16', 'bf16', 'aot')
+
+
+@dataclass
+class PolicyForm:
+    """``form(obs {key: [B, To, D]}, noise [B, Tp, Da] or None) -> actions [B, Tp, Da]``.
+
+    Inputs may be on any device (moved to ``device``); actions are float32 on ``device`` in
+    physical units. ``message`` says which device/form was chosen and why (log it once).
+    """
+
+    form: str
+    device: torch.device
+    meta: Dict[str, Any]
+    path: Path
+    fn: Callable[..., torch.Tensor]
+    message: str = ''
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, obs: Mapping[str, torch.Tensor],
+                 noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        obs = {k: v.to(self.device, non_blocking=True) for k, v in obs.items()}
+        if noise is not None:
+            noise = noise.to(self.device, non_blocking=True)
+        with torch.no_grad():
+            return self.fn(obs, noise).float()
+
+
+def sibling_path(path: Union[str, Path], form: str) -> Path:
+    """Where ``export_forms`` puts ``form`` next to policy.ts (policy.bf16.ts, policy.pt2)."""
+    path = Path(path)
+    if form == 'aot':
+        return path.with_suffix('.pt2')
+    if form in ('fp16', 'bf16'):
+        return path.with_suffix(f'.{form}.ts')
+    return path
+
+
+def example_obs(meta: Mapping[str, Any], batch_size: int,
+                device: torch.device) -> Dict[str, torch.Tensor]:
+    """Zero observations of the artifact's shapes (for capture and compilation)."""
+    steps = int(meta['n_obs_steps'])
+    return {k: torch.zeros(batch_size, steps, int(d), device=device)
+            for k, d in meta['obs_dims'].items()}
+
+
+def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: str = 'auto',
+                     batch_size: int = 1) -> PolicyForm:
+    """Load policy.ts (or the form's sibling file) as ``form`` on ``device``.
+
+    ``device``: 'auto' | 'cpu' | 'cuda' | 'cuda:N' (CUDA falls back to the CPU when unavailable).
+    ``batch_size`` fixes the batch of the cuda_graph form (aot: the batch it was compiled for).
+    Errors are AccelError/ArtifactError naming the file and what is wrong.
+    """
+    from dil_ros.policy.artifact import load_artifact
+
+    if form not in FORMS:
+        raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
+    dev, message = resolve_device(device)
+    path = Path(path)
+    if form == 'cuda_graph' and dev.type != 'cuda':
+        form, message = 'torchscript', message + '; form cuda_graph needs CUDA: using torchscript'
+    if form == 'aot':
+        pt2 = path if path.suffix == '.pt2' else sibling_path(path, 'aot')
+        if not pt2.is_file():
+            raise AccelError(f'{pt2}: no AOTInductor package for {path}; build it with '
+                             f'dil_ros.accel.forms.export_forms(policy, {path.name!r}, ["aot"])')
+        runner, meta = load_aot(pt2, dev)
+        return PolicyForm(form, dev, meta, pt2, AotPolicy(runner, meta, dev, str(pt2)), message)
+    source = path
+    if form in ('fp16', 'bf16'):
+        source = sibling_path(path, form)
+        if not source.is_file():
+            raise AccelError(f'{source}: no {form} form of {path}; build it with '
+                             f'dil_ros.accel.forms.export_forms(policy, {path.name!r}, [{form!r}])')
+    artifact = load_artifact(source, device=str(dev))
+    fn: Callable[..., torch.Tensor] = artifact.module
+    if form == 'cuda_graph':
+        fn = CudaGraphPolicy(artifact.module, example_obs(artifact.meta, batch_size, dev),
+                             batch_size, device=dev)
+    return PolicyForm(form, dev, artifact.meta, source, fn, message)
+
+
+def build_form(policy: nn.Module, form: str, device: torch.device,
+               obs: Dict[str, torch.Tensor], noise: torch.Tensor,
+               workdir: Optional[Path] = None) -> Callable[..., torch.Tensor]:
+    """An in-memory ``form`` of an eager DiffusionPolicy (for benchmarks; aot needs workdir)."""
+    from dil_ros.policy.export import script_policy
+
+    policy = policy.to(device).eval()
+    if form == 'torchscript':
+        return script_policy(policy)
+    if form == 'cuda_graph':
+        return CudaGraphPolicy(script_policy(policy), obs, int(noise.shape[0]), device=device)
+    if form in ('fp16', 'bf16'):
+        return script_policy(reduced_precision_policy(policy, form))
+    if form == 'aot':
+        if workdir is None:
+            raise AccelError('build_form aot: needs a workdir for the .pt2 package')
+        pt2 = export_aot(policy, Path(workdir) / f'policy_{device.type}.pt2', _bench_meta(policy),
+                         obs, noise)
+        runner, meta = load_aot(pt2, device)
+        return AotPolicy(runner, meta, device, str(pt2))
+    raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
+
+
+def _bench_meta(policy: nn.Module) -> Dict[str, Any]:
+    return {'kind': 'diffusion', 'obs_dims': dict(policy.obs_dims),
+            'action_dim': policy.action_dim, 'policy_config': policy.config.to_dict()}
+
+
+def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[str],
+                 device: str = 'auto', batch_size: int = 1) -> Dict[str, Dict[str, Any]]:
+    """Write the sibling files of ``forms`` next to ``ts_path`` from the eager ``policy``.
+
+    ``ts_path`` must be the policy.ts exported from this same policy; its metadata is copied into
+    each form. Every form written is loaded back and compared with policy.ts on the same noise;
+    a form outside parity.TOLERANCE is deleted and reported as an AccelError.
+    Returns {form: {'path': ..., 'max_abs_err': ..., 'bound': ...}}.
+    """
+    from dil_ros.policy.artifact import load_artifact
+    from dil_ros.policy.export import export_policy
+
+    dev, _ = resolve_device(device)
+    ts_path = Path(ts_path)
+    reference = load_artifact(ts_path, device=str(dev))
+    meta = {k: v for k, v in reference.meta.items() if k != 'version'}
+    policy = policy.to(dev).eval()
+    gen = torch.Generator().manual_seed(0)
+    obs = {k: (torch.rand(batch_size, reference.n_obs_steps, d, generator=gen) * 2 - 1).to(dev)
+           for k, d in reference.obs_dims.items()}
+    noise = torch.randn(batch_size, reference.horizon, reference.action_dim,
+                        generator=gen).to(dev)
+    report: Dict[str, Dict[str, Any]] = {}
+    for form in forms:
+        if form in ('torchscript', 'cuda_graph'):
+            continue  # read policy.ts itself
+        target = sibling_path(ts_path, form)
+        if form in ('fp16', 'bf16'):
+            export_policy(reduced_precision_policy(policy, form), target,
+                          {**meta, 'precision': form})
+        elif form == 'aot':
+            export_aot(policy, target, reference.meta, obs, noise)
+        else:
+            raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
+        loaded = load_policy_form(target if form == 'aot' else ts_path, form, str(dev))
+        err = max_abs_error(reference.module, loaded, obs, noise)
+        bound = TOLERANCE[form] * action_range(policy)
+        report[form] = {'path': str(target), 'max_abs_err': err, 'bound': bound}
+        if not err <= bound:
+            target.unlink()
+            raise AccelError(f'{target}: form {form} differs from {ts_path} by {err:.3g} '
+                             f'(bound {bound:.3g}); file removed')
+    return report

@@ -1,0 +1,62 @@
+"""Randomly initialised policies on the default contract, for benchmarks and parity tests.
+
+Latency and numerical parity do not depend on training: a seeded random U-Net of the right size
+exercises the same kernels. Dims, To/Tp/Ta come from config/contracts/mujoco_arm.yaml.
+"""
+from pathlib import Path
+from typing import Dict, Sequence, Tuple, Union
+
+import torch
+
+from dil_ros.data.contract import Contract, default_contract_path, load_contract
+from dil_ros.policy.config import PolicyConfig
+from dil_ros.policy.diffusion_policy import DiffusionPolicy
+from dil_ros.policy.export import diffusion_metadata, export_policy
+
+CHI_LOWDIM = (256, 512, 1024)
+SMALL = (64, 128, 256)
+TINY = (16, 32)
+
+
+def default_contract() -> Contract:
+    return load_contract(default_contract_path())
+
+
+def synthetic_stats(contract: Contract) -> Dict[str, Dict[str, list]]:
+    stats = {key: {'min': [-1.0] * dim, 'max': [1.0] * dim}
+             for key, dim in contract.obs_dims.items()}
+    stats['action'] = {'min': [-2.0] * contract.action_dim, 'max': [2.0] * contract.action_dim}
+    return stats
+
+
+def synthetic_policy(down_dims: Sequence[int] = SMALL, num_inference_steps: int = 10,
+                     seed: int = 0, contract: Contract = None) -> DiffusionPolicy:
+    """A seeded random DiffusionPolicy (eval mode) for ``contract`` (default: mujoco_arm)."""
+    contract = contract or default_contract()
+    small = max(down_dims) <= 64
+    config = PolicyConfig(
+        n_obs_steps=contract.n_obs_steps, horizon=contract.horizon,
+        n_action_steps=contract.n_action_steps, down_dims=tuple(down_dims),
+        diffusion_step_embed_dim=16 if small else 128, kernel_size=3 if small else 5,
+        num_inference_steps=num_inference_steps)
+    torch.manual_seed(seed)
+    return DiffusionPolicy(config, contract.obs_dims, contract.action_dim,
+                           synthetic_stats(contract)).eval()
+
+
+def synthetic_inputs(policy: DiffusionPolicy, batch_size: int = 1, seed: int = 1,
+                     device: Union[str, torch.device] = 'cpu'
+                     ) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+    """(obs {key: [B, To, D]} in [-1, 1], noise [B, Tp, Da]) from a seeded CPU generator."""
+    gen = torch.Generator().manual_seed(seed)
+    obs = {key: (torch.rand(batch_size, policy.n_obs_steps, dim, generator=gen) * 2 - 1).to(device)
+           for key, dim in policy.obs_dims.items()}
+    noise = torch.randn(batch_size, policy.horizon, policy.action_dim, generator=gen).to(device)
+    return obs, noise
+
+
+def export_synthetic(policy: DiffusionPolicy, path: Union[str, Path],
+                     contract: Contract = None) -> Path:
+    """Write ``policy`` as a policy.ts with valid metadata (fingerprint 'synthetic')."""
+    contract = contract or default_contract()
+    return export_policy(policy, path, diffusion_metadata(policy, contract, 'synthetic'))

@@ -1,0 +1,33 @@
+"""`dil-ros export RUN_DIR -o policy.ts`: a trained run as one TorchScript file plus metadata."""
+from pathlib import Path
+
+from dil_ros.cli.main import CliError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument('run_dir', type=Path, help='run directory written by `dil-ros train`')
+    parser.add_argument('-o', '--output', type=Path, default=None,
+                        help='output file (default: RUN_DIR/policy.ts)')
+    parser.add_argument('--ema', dest='ema', action='store_true', default=True,
+                        help='export the EMA weights (default)')
+    parser.add_argument('--no-ema', dest='ema', action='store_false',
+                        help='export the raw (non-averaged) weights')
+    parser.add_argument('--num-inference-steps', type=int, default=None,
+                        help='DDIM steps at inference (default: the training config\'s)')
+
+
+def run(args) -> int:
+    from dil_ros.policy.export import export_policy
+    from dil_ros.training.restore import load_run
+
+    if args.num_inference_steps is not None and args.num_inference_steps < 1:
+        raise CliError(f'--num-inference-steps must be >= 1, got {args.num_inference_steps}')
+    if not args.run_dir.is_dir():
+        raise CliError(f'{args.run_dir}: run directory not found')
+    policy, meta = load_run(args.run_dir, ema=args.ema,
+                            num_inference_steps=args.num_inference_steps)
+    out = args.output or args.run_dir / 'policy.ts'
+    export_policy(policy, out, meta)
+    print(f'exported {meta["kind"]} policy (step {meta["train_step"]}, '
+          f'{"EMA" if meta["ema"] else "raw"} weights) to {out}')
+    return 0

@@ -1,0 +1,39 @@
+"""`dil-ros import-zarr ZARR --out DATASET`: a Diffusion Policy replay buffer to LeRobot v3.0."""
+import argparse
+
+from dil_ros.cli.main import CliError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('zarr', help='replay buffer: a .zarr directory or .zarr.zip')
+    parser.add_argument('--out', required=True, help='dataset directory to create')
+    parser.add_argument('--obs-key', action='append', default=[], metavar='ZARR_KEY=OBS_KEY',
+                        help='map data/ZARR_KEY to an observation key (repeatable; default '
+                             'state=observation.state)')
+    parser.add_argument('--action-key', default='action', help='zarr key of the action array')
+    parser.add_argument('--fps', type=float, required=True, help='frame rate of the buffer')
+    parser.add_argument('--task', default='', help='task text stored with every episode')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing dataset')
+
+
+def parse_obs_keys(items) -> dict:
+    mapping = {}
+    for item in items:
+        zkey, sep, okey = item.partition('=')
+        if not sep or not zkey or not okey.startswith('observation.'):
+            raise CliError(f'--obs-key {item!r}: expected ZARR_KEY=observation.NAME')
+        mapping[zkey] = okey
+    return mapping
+
+
+def run(args: argparse.Namespace) -> int:
+    from dil_ros.data.lerobot import read_dataset
+    from dil_ros.data.zarr_import import import_zarr
+    if args.fps <= 0:
+        raise CliError(f'--fps must be > 0, got {args.fps}')
+    out = import_zarr(args.zarr, args.out, parse_obs_keys(args.obs_key) or None,
+                      args.action_key, args.fps, args.task, args.overwrite)
+    ds = read_dataset(out)
+    print(f'{out}: {len(ds.episodes)} episodes, {ds.num_frames} frames, keys '
+          f'{", ".join(ds.obs_keys)} + action')
+    return 0

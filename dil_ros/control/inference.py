@@ -1,0 +1,49 @@
+"""Runs the TorchScript policy on its own thread so the control loop never waits for it."""
+import queue
+import threading
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+
+class InferenceWorker:
+    """``submit(request)`` returns at once; ``on_done(request, actions | None, error | None, wall_s)``
+    is called from the worker thread when the chunk is ready."""
+
+    def __init__(self, module, device: str = 'cpu', on_done: Optional[Callable] = None):
+        self.module = module
+        self.device = device
+        self.on_done = on_done
+        self._queue: 'queue.Queue' = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name='policy_inference', daemon=True)
+        self._thread.start()
+
+    def infer(self, obs: Dict[str, np.ndarray]) -> np.ndarray:
+        """One synchronous inference: {key: [To, D]} -> [Tp, Da] (physical units)."""
+        import torch
+        batch = {k: torch.as_tensor(np.asarray(v), dtype=torch.float32,
+                                    device=self.device).unsqueeze(0) for k, v in obs.items()}
+        with torch.inference_mode():
+            out = self.module(batch, None)
+        return out[0].detach().to('cpu', torch.float64).numpy()
+
+    def submit(self, request) -> None:
+        self._queue.put(request)
+
+    def _run(self) -> None:
+        while True:
+            request = self._queue.get()
+            if request is None:
+                return
+            t = time.perf_counter()
+            try:
+                actions, error = self.infer(request.obs), None
+            except Exception as exc:  # noqa: BLE001 - reported to the node, which holds
+                actions, error = None, f'{type(exc).__name__}: {exc}'
+            if self.on_done is not None:
+                self.on_done(request, actions, error, time.perf_counter() - t)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)

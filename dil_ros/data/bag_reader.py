@@ -1,0 +1,172 @@
+"""Read the contract's topics from one rosbag2 recording into time-stamped vectors.
+
+Any rosbag2 works: MCAP or sqlite3 storage, split over several files, recorded by us or by
+``ros2 bag record``. Message types come from the ROS 2 typestore of ``rosbags``; custom types are
+registered from the definitions the bag carries. Times are the bag's receive time stamps.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+from rosbags.interfaces import MessageDefinitionFormat
+from rosbags.rosbag2 import Reader
+from rosbags.typesys import get_types_from_idl, get_types_from_msg, get_typestore, Stores
+
+from dil_ros.data.contract import Contract
+from dil_ros.data.msg_fields import extract, extract_action, FieldError
+from dil_ros.errors import DilRosError
+
+ACTION_KEY = 'action'
+_STORE = getattr(Stores, 'ROS2_KILTED', None) or list(Stores)[-1]
+
+
+class BagError(DilRosError):
+    """A recording cannot be converted; the message names the bag file and topic."""
+
+
+@dataclass
+class TopicSeries:
+    """One key's messages: receive times (int64 ns) and the vectors taken from them."""
+
+    key: str
+    topic: str
+    times_ns: np.ndarray
+    values: np.ndarray
+
+
+@dataclass
+class BagContents:
+    path: Path
+    series: Dict[str, TopicSeries]
+    message_count: int
+    custom_data: Dict[str, Any] = field(default_factory=dict)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message with its line breaks and indentation collapsed."""
+    return ' '.join(str(exc).split())
+
+
+def default_typestore():
+    """The newest ROS 2 typestore this rosbags version ships."""
+    return get_typestore(_STORE)
+
+
+def _register_custom_types(typestore, connections, path: Path) -> None:
+    """Add the bag's own definitions of message types the typestore does not know."""
+    types: Dict[str, Any] = {}
+    for conn in connections:
+        if conn.msgtype in typestore.fielddefs or conn.msgtype in types:
+            continue
+        fmt, data = conn.msgdef.format, conn.msgdef.data
+        try:
+            if fmt == MessageDefinitionFormat.MSG:
+                types.update(get_types_from_msg(data, conn.msgtype))
+            elif fmt == MessageDefinitionFormat.IDL:
+                sep = '=' * 80 + '\n'
+                parts = data.split(sep)[1:] if data.startswith(f'{sep}IDL: ') else [data]
+                for part in parts:
+                    types.update(get_types_from_idl(part.split('\n', 1)[1]
+                                                    if part.startswith('IDL: ') else part))
+        except Exception as exc:  # noqa: BLE001 - rosbags raises several parser errors
+            raise BagError(f'{path}: topic {conn.topic}: cannot parse the bag\'s definition of '
+                           f'{conn.msgtype}: {exc}') from None
+    if types:
+        typestore.register({k: v for k, v in types.items() if k not in typestore.fielddefs})
+
+
+def _extractors(contract: Contract) -> Dict[str, List[Tuple[str, str, Callable]]]:
+    """topic -> [(key, expected type, msg -> vector)] for every key the contract needs."""
+    out: Dict[str, List[Tuple[str, str, Callable]]] = {}
+    for key, spec in contract.observations.items():
+        out.setdefault(spec.topic, []).append((key, spec.type, lambda m, s=spec: extract(m, s)))
+    tel = contract.teleop
+    joints = contract.action.joints
+    out.setdefault(tel.topic, []).append(
+        (ACTION_KEY, tel.type, lambda m: extract_action(m, tel.type, joints, tel.topic)))
+    return out
+
+
+def read_bag(path: Path, contract: Contract, typestore=None) -> BagContents:
+    """Every contract key's series from the bag at ``path`` (a bag directory or storage file)."""
+    path = Path(path)
+    if not path.exists():
+        raise BagError(f'{path}: bag not found')
+    if path.is_dir() and not (path / 'metadata.yaml').exists():
+        raise BagError(f'{path}: not a rosbag2 directory (metadata.yaml missing)')
+    try:
+        reader = Reader(path)
+        reader.open()
+    except Exception as exc:  # noqa: BLE001 - ReaderError, YAML, sqlite, mcap errors alike
+        text = one_line(exc)
+        hint = '' if 'metadata' in text else ' (truncated or corrupt storage file?)'
+        raise BagError(f'{path}: cannot open bag{hint}: {text}') from None
+    try:
+        return _read_open(reader, path, contract, typestore)
+    finally:
+        reader.close()
+
+
+def _read_open(reader, path: Path, contract: Contract, typestore) -> BagContents:
+    wanted = _extractors(contract)
+    by_topic: Dict[str, list] = {}
+    for conn in reader.connections:
+        by_topic.setdefault(conn.topic, []).append(conn)
+    for topic, entries in wanted.items():
+        if topic not in by_topic:
+            raise BagError(f'{path}: topic {topic} not in bag (has: '
+                           f'{", ".join(sorted(by_topic)) or "no topics"})')
+        for conn in by_topic[topic]:
+            expected = entries[0][1]
+            if conn.msgtype != expected:
+                raise BagError(f'{path}: topic {topic} has type {conn.msgtype}, the contract '
+                               f'expects {expected}')
+    conns = [c for t in wanted for c in by_topic[t]]
+    if typestore is None:
+        typestore = default_typestore()
+    if any(c.msgtype not in typestore.fielddefs for c in conns):
+        typestore = default_typestore()
+        _register_custom_types(typestore, conns, path)
+    for conn in conns:
+        if conn.msgtype not in typestore.fielddefs:
+            raise BagError(f'{path}: topic {conn.topic}: unknown message type {conn.msgtype} '
+                           '(not a standard ROS 2 type and the bag carries no definition)')
+
+    times: Dict[str, List[int]] = {key: [] for e in wanted.values() for key, _, _ in e}
+    values: Dict[str, List[np.ndarray]] = {key: [] for key in times}
+    count = 0
+    topic = '?'
+    try:
+        for conn, stamp, raw in reader.messages(connections=conns):
+            topic = conn.topic
+            msg = typestore.deserialize_cdr(raw, conn.msgtype)
+            for key, _, fn in wanted[topic]:
+                values[key].append(fn(msg))
+                times[key].append(stamp)
+            count += 1
+    except FieldError as exc:
+        raise BagError(f'{path}: {exc}') from None
+    except Exception as exc:  # noqa: BLE001 - truncated chunks, bad CDR, sqlite errors
+        raise BagError(f'{path}: topic {topic}: cannot read message {count + 1} '
+                       f'(truncated or corrupt file?): {type(exc).__name__}: {one_line(exc)}'
+                       ) from None
+
+    series = {}
+    for topic, entries in wanted.items():
+        for key, _, _ in entries:
+            if not times[key]:
+                raise BagError(f'{path}: topic {topic} has no messages')
+            t = np.asarray(times[key], dtype=np.int64)
+            order = np.argsort(t, kind='stable')
+            series[key] = TopicSeries(key, topic, t[order],
+                                      np.stack(values[key])[order])
+    custom = _custom_data(reader)
+    return BagContents(path=path, series=series, message_count=count, custom_data=custom)
+
+
+def _custom_data(reader) -> Dict[str, Any]:
+    meta = getattr(getattr(reader, 'storage', None), 'metadata', None)
+    custom: Optional[dict] = getattr(meta, 'custom', None)
+    return dict(custom) if isinstance(custom, dict) else {}

@@ -1,0 +1,75 @@
+"""Put asynchronous topic series onto the policy grid; find gaps and idle starts/ends.
+
+The grid runs at the contract's ``rate_hz`` from the first instant every key has a value to the
+last instant every key still has one. ``previous`` holds the latest message (what a robot saw);
+``linear`` interpolates between the messages either side.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+INTERPOLATIONS = ('previous', 'linear')
+
+
+@dataclass(frozen=True)
+class Gap:
+    key: str
+    topic: str
+    start_s: float
+    length_s: float
+
+    def __str__(self) -> str:
+        return (f'topic {self.topic} ({self.key}): no message for {self.length_s:.3f} s '
+                f'after t = {self.start_s:.3f} s')
+
+
+def grid(series_times: Dict[str, np.ndarray], rate_hz: float) -> Tuple[int, np.ndarray]:
+    """``(t0_ns, offsets_ns)``: the grid start and its int64 offsets from it, in nanoseconds.
+
+    Integer nanoseconds keep a message recorded exactly on a grid instant on that instant.
+    Empty offsets when the keys never overlap in time.
+    """
+    t0 = max(int(t[0]) for t in series_times.values())
+    t1 = min(int(t[-1]) for t in series_times.values())
+    if t1 < t0:
+        return t0, np.zeros(0, dtype=np.int64)
+    n = int(np.floor((t1 - t0) * 1e-9 * rate_hz + 1e-9)) + 1
+    return t0, np.round(np.arange(n) * (1e9 / rate_hz)).astype(np.int64)
+
+
+def sample(times_ns: np.ndarray, values: np.ndarray, at_ns: np.ndarray,
+           method: str = 'previous') -> np.ndarray:
+    """``values`` ([N, D], at increasing int64 ``times_ns``) sampled at ``at_ns`` -> [M, D]."""
+    if method not in INTERPOLATIONS:
+        raise ValueError(f'interpolation must be one of {INTERPOLATIONS}, got {method!r}')
+    if method == 'previous':
+        idx = np.searchsorted(times_ns, at_ns, side='right') - 1
+        return values[np.clip(idx, 0, len(times_ns) - 1)]
+    times_s, at_s = times_ns * 1e-9, at_ns * 1e-9
+    out = np.empty((len(at_s), values.shape[1]), dtype=np.float64)
+    for d in range(values.shape[1]):
+        out[:, d] = np.interp(at_s, times_s, values[:, d])
+    return out
+
+
+def find_gaps(key: str, topic: str, times_s: np.ndarray, threshold_s: float,
+              lo_s: float, hi_s: float) -> List[Gap]:
+    """Intervals longer than ``threshold_s`` between messages, within ``[lo_s, hi_s]``."""
+    t = times_s[(times_s >= lo_s) & (times_s <= hi_s)]
+    t = np.concatenate([[lo_s], t, [hi_s]])
+    d = np.diff(t)
+    return [Gap(key, topic, float(t[i]), float(d[i])) for i in np.flatnonzero(d > threshold_s)]
+
+
+def active_range(action: np.ndarray, tolerance: float) -> Tuple[int, int]:
+    """``[first, last)`` frames keeping one idle frame before the first action change and
+    after the last one. ``(0, 0)`` when the action never changes by more than ``tolerance``."""
+    if len(action) < 2:
+        return 0, 0
+    moving = np.any(np.abs(np.diff(action, axis=0)) > tolerance, axis=1)
+    changes = np.flatnonzero(moving)
+    if len(changes) == 0:
+        return 0, 0
+    return int(changes[0]), int(changes[-1]) + 2

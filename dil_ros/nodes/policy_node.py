@@ -1,0 +1,329 @@
+"""policy_node: a managed lifecycle node that runs policy.ts on the contract's topics.
+
+configure: read parameters, the contract and the artifact (refused when trained for another contract),
+warm up, create topics. activate: command. deactivate: hold. The logic lives in dil_ros.control.
+"""
+import importlib
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Twist
+import numpy as np
+from rcl_interfaces.msg import ParameterDescriptor
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
+from std_msgs.msg import Bool, Float64MultiArray
+from std_srvs.srv import SetBool, Trigger
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from dil_ros.control.controller import ControlConfig, PolicyController
+from dil_ros.control.inference import InferenceWorker
+from dil_ros.control.scheduler import HANDOVERS
+from dil_ros.data.contract import ContractError, default_contract_path, load_contract
+from dil_ros.errors import DilRosError
+
+try:
+    from dil_ros.data.msg_fields import extract, FieldError
+except ImportError:  # pragma: no cover - until dil_ros.data.msg_fields lands
+    from dil_ros.control._fields import extract, FieldError
+
+WARMUP_RUNS = 3
+OUTPUT_MODES = ('joint_trajectory', 'forward_command', 'twist')
+PARAMETERS = {  # name: (default, description)
+    'policy_path': ('', 'policy.ts exported by dil-ros export'),
+    'contract': ('', 'robot contract YAML (empty: the package mujoco_arm.yaml)'),
+    'device': ('cpu', "'cpu' or 'cuda' (falls back to cpu with a warning)"),
+    'output_mode': ('forward_command', f'one of {OUTPUT_MODES}'),
+    'controller': ('', 'controller name for /<controller>/... (empty: contract action.controller)'),
+    'control_rate_hz': (100.0, 'command / control loop rate'),
+    'observation_timeout_s': (0.5, 'hold when the newest observation is older than this'),
+    'inference_lead_s': (0.05, 'margin added to measured latency when starting the next inference'),
+    'handover': ('crossfade', f'chunk hand-over: one of {HANDOVERS}'),
+    'crossfade_steps': (20, 'control steps over which a hand-over offset fades out'),
+    'start_enabled': (False, 'command right after activation (else call ~/enable)'),
+    'inference_threads': (1, 'torch intra-op threads (0: torch default)'),
+}
+
+
+def _msg_class(type_name: str):
+    pkg, _, name = type_name.split('/')
+    try:
+        return getattr(importlib.import_module(f'{pkg}.msg'), name)
+    except (ImportError, AttributeError):
+        raise ContractError(f'message type {type_name} is not installed') from None
+
+
+def _stamp(msg, fallback: float) -> float:
+    header = getattr(msg, 'header', None)
+    if header is None or (header.stamp.sec == 0 and header.stamp.nanosec == 0):
+        return fallback
+    return header.stamp.sec + header.stamp.nanosec * 1e-9
+
+
+class PolicyNode(LifecycleNode):
+    def __init__(self, **kwargs):
+        super().__init__('policy_node', **kwargs)
+        for name, (default, description) in PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(
+                description=description, read_only=True))
+        self._lock = threading.Lock()
+        self._ctl = self._worker = self._timer = None
+        self._entities = []
+        self._last_tick_wall = None
+
+    def param(self, name):
+        return self.get_parameter(name).value
+
+    def now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self._configure()
+        except DilRosError as exc:
+            self.get_logger().error(f'configure failed: {exc}')
+            self._release()
+            return TransitionCallbackReturn.FAILURE
+        return TransitionCallbackReturn.SUCCESS
+
+    def _configure(self) -> None:
+        import torch
+        from dil_ros.policy.artifact import load_artifact
+        mode, handover = self.param('output_mode'), self.param('handover')
+        if mode not in OUTPUT_MODES or handover not in HANDOVERS:
+            raise ContractError(f'output_mode must be one of {OUTPUT_MODES} and handover one of '
+                                f'{HANDOVERS}; got {mode!r}, {handover!r}')
+        contract = load_contract(self.param('contract') or default_contract_path())
+        device = self.param('device')
+        if device.startswith('cuda') and not torch.cuda.is_available():
+            self.get_logger().warning(f'device {device!r} not available; using cpu')
+            device = 'cpu'
+        if self.param('inference_threads') > 0:
+            torch.set_num_threads(self.param('inference_threads'))
+        if not self.param('policy_path'):
+            raise ContractError('parameter policy_path is empty: set it to an exported policy.ts')
+        artifact = load_artifact(self.param('policy_path'), device)
+        artifact.require_contract(contract)
+        self._worker = InferenceWorker(artifact.module, device, self._on_inference_done)
+        warm = {k: np.zeros((contract.n_obs_steps, d)) for k, d in contract.obs_dims.items()}
+        for _ in range(WARMUP_RUNS):  # TorchScript optimises on its first runs
+            t = time.perf_counter()
+            self._worker.infer(warm)
+            latency = time.perf_counter() - t
+        self.get_logger().info(f'loaded {artifact.path} ({artifact.meta["kind"]}) for contract '
+                               f'{contract.name}; warm-up inference {latency * 1e3:.1f} ms')
+
+        classes = {spec.topic: _msg_class(spec.type) for spec in contract.observations.values()}
+        stamped = [k for k, s in contract.observations.items()
+                   if 'header' in classes[s.topic].get_fields_and_field_types()]
+        config = ControlConfig(
+            rate_hz=float(self.param('control_rate_hz')),
+            observation_timeout_s=float(self.param('observation_timeout_s')),
+            inference_lead_s=float(self.param('inference_lead_s')),
+            handover=handover, crossfade_steps=int(self.param('crossfade_steps')),
+            velocity_output=mode == 'twist')
+        self._ctl = PolicyController(contract, config, stamped, initial_latency_s=latency)
+        self._ctl.set_enabled(bool(self.param('start_enabled')))
+        self._mode, self._contract = mode, contract
+
+        ctrl = self.param('controller') or contract.action.controller
+        out_type, topic = {'joint_trajectory': (JointTrajectory, f'/{ctrl}/joint_trajectory'),
+                           'forward_command': (Float64MultiArray, f'/{ctrl}/commands'),
+                           'twist': (Twist, '/cmd_vel')}[mode]
+        self._out = self.create_lifecycle_publisher(out_type, topic, 10)
+        self._diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        io_group = MutuallyExclusiveCallbackGroup()
+        for topic_name, cls in classes.items():
+            specs = [s for s in contract.observations.values() if s.topic == topic_name]
+            self._entities.append(self.create_subscription(
+                cls, topic_name, lambda msg, specs=specs: self._on_observation(msg, specs),
+                qos_profile_sensor_data, callback_group=io_group))
+        self._entities += [
+            self.create_subscription(Bool, '~/estop', self._on_estop, 10,
+                                     callback_group=io_group),
+            self.create_service(SetBool, '~/enable', self._on_enable, callback_group=io_group),
+            self.create_service(Trigger, '~/reset', self._on_reset, callback_group=io_group),
+            self.create_timer(1.0, self._publish_diagnostics, callback_group=io_group),
+        ]
+        self._control_group = MutuallyExclusiveCallbackGroup()
+        self.get_logger().info(f'commanding {topic} ({mode}), handover {handover}, '
+                               f'enabled={self._ctl.enabled}')
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        with self._lock:
+            self._ctl.set_active(True)
+        self._last_tick_wall = None
+        self._timer = self.create_timer(1.0 / self._ctl.config.rate_hz, self._on_tick,
+                                        callback_group=self._control_group)
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_commanding()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self._ctl is not None and self._ctl.active:
+            self._stop_commanding()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_commanding(self) -> None:
+        """Stop the loop and send one hold command (the publisher is still active here)."""
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+        with self._lock:
+            self._ctl.set_active(False)
+            self._publish(self._ctl.tick(self.now()))
+
+    def _release(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+        for entity in self._entities:
+            for destroy in (self.destroy_subscription, self.destroy_service, self.destroy_timer):
+                if destroy(entity):
+                    break
+        if getattr(self, '_out', None) is not None:
+            self.destroy_lifecycle_publisher(self._out)
+            self.destroy_publisher(self._diag)
+            self._out = None
+        self._entities, self._worker, self._ctl = [], None, None
+
+    # -- callbacks ----------------------------------------------------------------------------
+    def _on_observation(self, msg, specs) -> None:
+        now = self.now()
+        stamp = _stamp(msg, now)
+        for spec in specs:
+            with self._lock:
+                try:
+                    report = self._ctl.observe(spec.key, stamp, extract(msg, spec))
+                except FieldError as exc:
+                    report = self._ctl.fault(spec.key, f'{exc}; holding')
+            self._log(report)
+
+    def _on_tick(self) -> None:
+        wall = time.perf_counter()
+        now = self.now()
+        with self._lock:
+            if self._last_tick_wall is not None:
+                self._ctl.record_loop_period(wall - self._last_tick_wall)
+            self._last_tick_wall = wall
+            tick = self._ctl.tick(now)
+            self._publish(tick)
+            if tick.entered_hold and self._ctl.hold_level(tick.reason):
+                self.get_logger().error(f'holding: {tick.reason}')
+        if tick.request is not None:
+            self._worker.submit(tick.request)
+
+    def _on_inference_done(self, request, actions, error, wall_s) -> None:
+        with self._lock:
+            if self._ctl is None:
+                return
+            if error is not None:
+                report = self._ctl.on_failure(request, error)
+            else:
+                report = self._ctl.on_result(request, actions, self.now(), wall_s)
+        self._log(report)
+
+    def _on_estop(self, msg: Bool) -> None:
+        if msg.data:
+            with self._lock:
+                self._ctl.trigger_estop()
+            self.get_logger().error('e-stop: holding until ~/reset')
+
+    def _on_enable(self, request: SetBool.Request, response: SetBool.Response):
+        with self._lock:
+            self._ctl.set_enabled(request.data)
+        response.success, response.message = True, f'enabled={request.data}'
+        self.get_logger().info(response.message)
+        return response
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response):
+        with self._lock:
+            self._ctl.reset()
+        response.success, response.message = True, 'history, errors and e-stop cleared'
+        self.get_logger().info(response.message)
+        return response
+
+    def _log(self, report) -> None:
+        if report is not None:
+            level, text = report
+            logger = self.get_logger()
+            (logger.error if level == 'error' else logger.warning)(text)
+
+    # -- outputs ------------------------------------------------------------------------------
+    def _publish(self, tick) -> None:
+        if self._mode == 'joint_trajectory':
+            msg = JointTrajectory(joint_names=list(self._contract.action.joints))
+            if tick.holding and tick.entered_hold and tick.command is not None:
+                plan = np.array([self._contract.dt]), tick.command[None]
+            elif tick.new_chunk:
+                plan = self._ctl.trajectory(self.now())
+            else:
+                return
+            if plan is None:
+                return
+            for t, pos in zip(*plan):
+                point = JointTrajectoryPoint(positions=pos.tolist())
+                point.time_from_start.sec = int(t)
+                point.time_from_start.nanosec = int(round((t - int(t)) * 1e9))
+                msg.points.append(point)
+            self._out.publish(msg)
+        elif tick.command is not None:
+            if self._mode == 'forward_command':
+                self._out.publish(Float64MultiArray(data=tick.command.tolist()))
+            else:
+                self._out.publish(self._twist(tick.command))
+
+    def _twist(self, cmd) -> Twist:
+        msg = Twist()
+        joints = list(self._contract.action.joints)
+        if all(j.split('.')[0] in ('linear', 'angular') for j in joints):
+            for j, v in zip(joints, cmd):
+                part, axis = j.split('.')
+                setattr(getattr(msg, part), axis, float(v))
+        else:
+            msg.linear.x, msg.angular.z = float(cmd[0]), float(cmd[-1])
+        return msg
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            if self._ctl is None:
+                return
+            level, summary, values = self._ctl.status(self.now())
+        status = DiagnosticStatus(level=bytes([level]), name='policy_node: policy',
+                                  message=summary, hardware_id=self._contract.name)
+        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._diag.publish(msg)
+
+
+def main(args=None):
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    node = PolicyNode()
+    executor = MultiThreadedExecutor(num_threads=3)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        if node._ctl is not None and node._ctl.active:
+            node.trigger_deactivate()  # sends a hold command through the lifecycle
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()

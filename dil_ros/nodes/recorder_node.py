@@ -1,0 +1,195 @@
+"""recorder_node: record expert demonstrations, one MCAP rosbag2 per episode.
+
+Records the contract's observation topics and its teleop (expert action) topic, plus ``extra_topics``, as
+serialized bytes (``raw=True``: no per-message conversion); a writer thread stores them (dil_ros.recording).
+
+Services (std_srvs): ``~/start``, ``~/stop`` (keep), ``~/discard`` (Trigger); ``~/set_success`` (SetBool) marks
+the current episode, or else the last kept one. Episode metadata comes from the ``task``, ``operator``,
+``robot`` and ``success`` parameters, read at each start (``ros2 param set`` between episodes).
+Status: ``~/status`` (std_msgs/String, JSON, transient local) every ``status_period_s`` and after each change.
+"""
+import importlib
+import json
+import sys
+import time
+
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import (DurabilityPolicy, QoSProfile, ReliabilityPolicy)
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from rcl_interfaces.msg import ParameterDescriptor
+from std_msgs.msg import String
+from std_srvs.srv import SetBool, Trigger
+
+from dil_ros.data.contract import resolve_contract
+from dil_ros.recording import Recorder, Session
+from dil_ros.recording.session import default_session_dir
+
+PARAMS = {  # name: (default, description, read_only)
+    'contract': ('', 'contract YAML (empty: config/contracts/mujoco_arm.yaml)', True),
+    'output_dir': ('', 'session folder (empty: runs/demos/<YYYYmmdd_HHMMSS>)', True),
+    'extra_topics': ([''], "more topics to record: 'topic:pkg/msg/Type', or 'topic' to take the "
+                           'type from the graph', True),
+    'task': ('', 'task text stored with each episode', False),
+    'operator': ('', 'operator name stored with each episode', False),
+    'robot': ('', 'robot name stored with each episode', False),
+    'success': (True, 'success flag given to episodes (see also ~/set_success)', False),
+    'max_duration_s': (0.0, 'stop and keep an episode after this long (0: no limit)', False),
+    'flush_period_s': (1.0, 'put buffered messages on disk this often (crash loses at most this)',
+                       True),
+    'qos_depth': (1000, 'subscription history depth (messages buffered per topic)', True),
+    'status_period_s': (1.0, 'publish ~/status this often', True),
+    'take_batch': (200, 'messages a subscription callback takes from its backlog at once', True),
+    'num_threads': (2, 'executor threads (multi_threaded executor)', True),
+    'executor': ('multi_threaded', "'multi_threaded' or 'events' (rclpy.experimental."
+                                   'EventsExecutor: less overhead per message)', True),
+}
+
+
+def message_class(msgtype: str):
+    pkg, kind, name = msgtype.split('/')
+    return getattr(importlib.import_module(f'{pkg}.{kind}'), name)
+
+
+class RecorderNode(Node):
+
+    def __init__(self, **kwargs):
+        super().__init__('recorder_node', **kwargs)
+        for name, (default, text, read_only) in PARAMS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=text,
+                                                                      read_only=read_only))
+        p = self.param
+        contract = resolve_contract(p('contract') or None)
+        topics = {spec.topic: spec.type for spec in contract.observations.values()}
+        topics[contract.teleop.topic] = contract.teleop.type
+        self.pending = []  # extra topics whose type the graph has not shown yet
+        for entry in filter(None, p('extra_topics')):
+            topic, _, msgtype = entry.partition(':')
+            if msgtype:
+                topics[topic] = msgtype
+            else:
+                self.pending.append(topic)
+        session = Session(p('output_dir') or default_session_dir(),
+                          info={'contract': contract.name, 'contract_file': contract.source})
+        clock_ns = time.time_ns  # message stamps: DDS receive time, or /clock with use_sim_time
+        if p('use_sim_time'):
+            clock_ns = lambda: self.get_clock().now().nanoseconds  # noqa: E731
+        self.recorder = Recorder(session, {}, max_duration_s=p('max_duration_s'),
+                                 flush_period_s=p('flush_period_s'), clock_ns=clock_ns)
+        self.control = MutuallyExclusiveCallbackGroup()
+        for topic, msgtype in topics.items():
+            self.subscribe(topic, msgtype)
+        self.status_pub = self.create_publisher(
+            String, '~/status', QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        for name, kind, handler in (('start', Trigger, self.on_start),
+                                    ('stop', Trigger, self.on_stop),
+                                    ('discard', Trigger, self.on_discard),
+                                    ('set_success', SetBool, self.on_set_success)):
+            self.create_service(kind, f'~/{name}', handler, callback_group=self.control)
+        self.create_timer(0.1, self.on_tick, callback_group=self.control)
+        self.create_timer(p('status_period_s'), self.publish_status, callback_group=self.control)
+        if self.pending:
+            self.create_timer(0.5, self.discover, callback_group=self.control)
+        self.get_logger().info(f'recording {sorted(self.recorder.topics)} into {session.path}')
+        self.publish_status()
+
+    def param(self, name):
+        return self.get_parameter(name).value
+
+    def subscribe(self, topic, msgtype):
+        """Raw subscription whose callback also drains what else is waiting (see take_batch)."""
+        qos = QoSProfile(depth=self.param('qos_depth'))
+        infos = self.get_publishers_info_by_topic(topic)
+        if infos and all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
+                         for i in infos):
+            qos.reliability = ReliabilityPolicy.BEST_EFFORT
+        put, batch, cls = self.recorder.put, self.param('take_batch'), message_class(msgtype)
+        sim = self.param('use_sim_time')
+        clock = self.get_clock()
+        sub = None
+
+        def on_message(data, info):
+            put(topic, data, clock.now().nanoseconds if sim else info['received_timestamp'])
+            # One executor wake-up per message costs more than the message: take the backlog here.
+            with sub.handle:
+                for _ in range(batch):
+                    taken = sub.handle.take_message(cls, True)
+                    if taken is None:
+                        break
+                    put(topic, taken[0],
+                        clock.now().nanoseconds if sim else taken[1]['received_timestamp'])
+
+        sub = self.create_subscription(
+            cls, topic, on_message, qos, raw=True, callback_group=MutuallyExclusiveCallbackGroup(),
+            qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        self.recorder.add_topic(topic, msgtype)
+
+    def discover(self):
+        graph = dict(self.get_topic_names_and_types())
+        for topic in list(self.pending):
+            if graph.get(topic):
+                self.subscribe(topic, graph[topic][0])
+                self.pending.remove(topic)
+                self.get_logger().info(f'{topic}: found type {graph[topic][0]}')
+
+    def metadata(self):
+        return {k: self.param(k) for k in ('task', 'operator', 'robot', 'success')}
+
+    def reply(self, response, result):
+        response.success, response.message = result
+        (self.get_logger().info if result[0] else self.get_logger().warn)(result[1])
+        self.publish_status()
+        return response
+
+    def on_start(self, _, response):
+        return self.reply(response, self.recorder.start(self.metadata()))
+
+    def on_stop(self, _, response):
+        return self.reply(response, self.recorder.stop(success=self.param('success')))
+
+    def on_discard(self, _, response):
+        return self.reply(response, self.recorder.discard())
+
+    def on_set_success(self, request, response):
+        return self.reply(response, self.recorder.set_success(bool(request.data)))
+
+    def on_tick(self):
+        self.recorder.max_duration_s = self.param('max_duration_s')
+        event = self.recorder.tick()
+        if event:
+            self.get_logger().warn(event)
+            self.publish_status()
+
+    def publish_status(self):
+        self.status_pub.publish(String(data=json.dumps(self.recorder.status())))
+
+    def close(self):
+        self.recorder.close()
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = RecorderNode()
+        if node.param('executor') == 'events':
+            from rclpy.experimental import EventsExecutor
+            executor = EventsExecutor()
+        else:
+            executor = MultiThreadedExecutor(num_threads=node.param('num_threads'))
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""MuJoCo arm behind the interfaces ros2_control gives a real arm, plus the task's topics.
+
+Topics (controller name from ``controller_name``):
+  out /joint_states                   sensor_msgs/JointState (name, position, velocity; sim time)
+  out /clock                          rosgraph_msgs/Clock (every ``publish_rate`` tick of sim time)
+  in  /arm_controller/joint_trajectory trajectory_msgs/JointTrajectory (JTC semantics: replaces the
+                                      active trajectory from now; bad names, empty, non-increasing
+                                      times are rejected with a log)
+  in  /arm_controller/commands        std_msgs/Float64MultiArray (position targets, joint order)
+  out /task/goal                      geometry_msgs/Point (transient local; at reset and 10 Hz)
+  out /task/status                    std_msgs/String JSON {episode seed state time stamp goal}
+                                      (at reset, episode end and 10 Hz; stamp = sim clock)
+  out /task/episode_result            std_msgs/String JSON per finished episode (transient local)
+Service ~/reset (std_srvs/Trigger): start an episode with the ``seed`` parameter, then increment
+it; set ``seed`` first to replay an episode (same seed, same goal and initial state).
+"""
+
+import json
+import time
+from typing import Any, Dict, List
+
+from geometry_msgs.msg import Point
+from rcl_interfaces.msg import ParameterDescriptor
+import rclpy
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rosgraph_msgs.msg import Clock as ClockMsg
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray, String
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory
+
+from dil_ros.sim.arm_sim import ArmSim, TrajectoryError
+from dil_ros.sim.task import episode_result, ReachAroundTask
+
+STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def param_overrides(values: Dict[str, Any]) -> List[Parameter]:
+    return [Parameter(name, value=value) for name, value in values.items()]
+
+
+def to_time_msg(seconds: float):
+    from builtin_interfaces.msg import Time
+    ns = int(round(seconds * 1e9))
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+class SimNode(Node):
+    """``SimNode(real_time_factor=0.0, seed=3)``: parameter overrides, for in-process use."""
+
+    def __init__(self, node_name: str = 'sim_node', **overrides):
+        super().__init__(node_name, parameter_overrides=param_overrides(overrides))
+
+        def declare(name, default, description, read_only=False):
+            return self.declare_parameter(name, default, ParameterDescriptor(
+                description=description, read_only=read_only)).value
+
+        self._seed_param = declare('seed', 0, 'seed of the next episode; increments at each reset')
+        rtf = declare('real_time_factor', 1.0, 'sim s per wall s; 0 = as fast as possible')
+        rate = declare('publish_rate', 100.0, '/joint_states and /clock rate in sim Hz', True)
+        self.auto_reset = declare('auto_reset', True, 'start the next episode after one ends')
+        self.reset_delay = declare('reset_delay', 0.5, 'sim seconds between episode end and reset')
+        self.max_episodes = declare('max_episodes', 0, 'episodes with auto_reset; 0 = no limit')
+        time_limit = declare('time_limit', 6.0, 'episode time limit in sim seconds', True)
+        controller = declare('controller_name', 'arm_controller', 'controller name', True)
+        video = declare('record_video', '', 'mp4 path to render to; empty = none', True)
+        fps = declare('video_fps', 30.0, 'video frame rate (sim time)', True)
+
+        self.sim = ArmSim(ReachAroundTask(time_limit=time_limit))
+        self.substeps = max(1, int(round(1.0 / (rate * self.sim.dt))))
+        self.tick = self.substeps * self.sim.dt
+        self.rtf = max(0.0, float(rtf))
+
+        self.js_pub = self.create_publisher(JointState, '/joint_states', STATE_QOS)
+        self.clock_pub = self.create_publisher(ClockMsg, '/clock', STATE_QOS)
+        self.goal_pub = self.create_publisher(Point, '/task/goal', LATCHED_QOS)
+        self.status_pub = self.create_publisher(String, '/task/status', STATE_QOS)
+        self.result_pub = self.create_publisher(String, '/task/episode_result', LATCHED_QOS)
+        self.create_subscription(JointTrajectory, f'/{controller}/joint_trajectory',
+                                 self.on_trajectory, STATE_QOS)
+        self.create_subscription(Float64MultiArray, f'/{controller}/commands', self.on_commands,
+                                 STATE_QOS)
+        self.create_service(Trigger, '~/reset', self.on_reset)
+
+        self.video = None
+        if video:
+            self.video, why = self._open_video(video, fps)
+            if self.video is None:
+                self.get_logger().warning(f'record_video: {why}; continuing without video')
+
+        self.episode_index = -1
+        self.episodes_ended = 0
+        self.result_sent = False
+        self.reset_at = None
+        self._ticks = 0
+        self.reset_episode()
+        self._wall0 = time.monotonic()
+        self._sim0 = self.sim.clock
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        period = self.tick / self.rtf / 2 if self.rtf > 0 else 0.0
+        self.timer = self.create_timer(period, self.on_timer, clock=steady)
+        self.get_logger().info(
+            f'sim ready: {self.tick * 1e3:.0f} ms ticks, real_time_factor {self.rtf or "max"}, '
+            f'episode {self.episode_index} seed {self.sim.episode.seed}')
+
+    def _open_video(self, path, fps):
+        from dil_ros.sim.video import VideoRecorder
+        return VideoRecorder.open(self.sim, path, fps=fps)
+
+    # --- episodes ----------------------------------------------------------------------------
+    def reset_episode(self) -> Dict[str, Any]:
+        seed = int(self.get_parameter('seed').value)
+        self.sim.reset(seed)
+        self.set_parameters([Parameter('seed', value=seed + 1)])
+        self.episode_index += 1
+        self.result_sent = False
+        self.reset_at = None
+        self.publish_goal()
+        self.publish_status()
+        return {'episode': self.episode_index, 'seed': seed, 'goal': list(self.sim.episode.goal),
+                'stamp': self.sim.clock}
+
+    def on_reset(self, request, response):
+        info = self.reset_episode()
+        response.success = True
+        response.message = json.dumps(info)
+        self.get_logger().info(f'reset: {response.message}')
+        return response
+
+    # --- commands ----------------------------------------------------------------------------
+    def on_commands(self, msg: Float64MultiArray) -> None:
+        try:
+            self.sim.command_positions(msg.data)
+        except TrajectoryError as exc:
+            self.get_logger().error(f'commands rejected: {exc}')
+
+    def on_trajectory(self, msg: JointTrajectory) -> None:
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        try:
+            self.sim.command_trajectory(
+                msg.joint_names,
+                [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in msg.points],
+                [list(p.positions) for p in msg.points],
+                [list(p.velocities) for p in msg.points] or None,
+                start=stamp or None)
+        except TrajectoryError as exc:
+            self.get_logger().error(f'trajectory rejected: {exc}')
+
+    # --- stepping ----------------------------------------------------------------------------
+    def on_timer(self) -> None:
+        if self.rtf > 0:
+            due = (time.monotonic() - self._wall0) * self.rtf - (self.sim.clock - self._sim0)
+            n = min(int(due / self.tick), 10)
+        else:
+            n = 1
+        for _ in range(n):
+            self.step_once()
+
+    def step_once(self) -> None:
+        sim = self.sim
+        sim.step(self.substeps)
+        self._ticks += 1
+        stamp = to_time_msg(sim.clock)
+        self.clock_pub.publish(ClockMsg(clock=stamp))
+        js = JointState(name=list(sim.joint_names), position=sim.positions.tolist(),
+                        velocity=sim.velocities.tolist())
+        js.header.stamp = stamp
+        self.js_pub.publish(js)
+        if self.video is not None:
+            self.video.maybe_capture(sim)
+        if sim.done and not self.result_sent:
+            self.result_sent = True
+            self.episodes_ended += 1
+            result = episode_result(sim.episode, self.episode_index, sim.status,
+                                    sim.episode_time, stamp=sim.clock)
+            self.result_pub.publish(String(data=json.dumps(result)))
+            self.publish_status()
+            self.get_logger().info(f'episode {self.episode_index} (seed {sim.episode.seed}): '
+                                   f'{sim.status} after {sim.episode_time:.2f} s')
+            if self.auto_reset and (self.max_episodes <= 0
+                                    or self.episodes_ended < self.max_episodes):
+                self.reset_at = sim.clock + self.reset_delay
+        if self.reset_at is not None and sim.clock >= self.reset_at:
+            self.reset_episode()
+        if self._ticks % max(1, int(round(0.1 / self.tick))) == 0:
+            self.publish_goal()
+            self.publish_status()
+
+    def publish_goal(self) -> None:
+        x, y, z = self.sim.episode.goal
+        self.goal_pub.publish(Point(x=x, y=y, z=z))
+
+    def publish_status(self) -> None:
+        sim = self.sim
+        self.status_pub.publish(String(data=json.dumps({
+            'episode': self.episode_index, 'seed': sim.episode.seed, 'state': sim.status,
+            'time': round(sim.episode_time, 4), 'stamp': round(sim.clock, 6),
+            'goal': list(sim.episode.goal)})))
+
+    def destroy_node(self):
+        if self.video is not None:
+            self.video.close()
+            self.video = None
+        return super().destroy_node()
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = SimNode()
+    try:
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,162 @@
+"""Load policy.ts: one TorchScript file plus its ``dil_ros.json`` metadata, with torch alone.
+
+This module is what the policy node imports; it must stay free of diffusers, training code and
+config files (test/policy/test_export.py checks that in a fresh interpreter).
+"""
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+import numpy as np
+import torch
+
+from dil_ros.data.contract import Contract, ContractError, contract_from_mapping, diff_mappings
+from dil_ros.errors import DilRosError
+
+EXTRA_FILE = 'dil_ros.json'
+FORMAT_VERSION = 1
+KINDS = ('diffusion', 'regression')
+REQUIRED_KEYS = ('kind', 'contract', 'n_obs_steps', 'horizon', 'n_action_steps', 'obs_dims',
+                 'action_dim', 'num_inference_steps', 'version', 'data_fingerprint')
+
+
+class ArtifactError(DilRosError, ValueError):
+    """policy.ts is missing, corrupt, incomplete, or was trained for another robot contract."""
+
+
+def validate_metadata(meta: Any, source: str) -> Dict[str, Any]:
+    """Check the keys every artifact carries; errors name ``source`` and the key."""
+    if not isinstance(meta, Mapping):
+        raise ArtifactError(f'{source}: {EXTRA_FILE}: expected a JSON object, '
+                            f'got {type(meta).__name__}')
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise ArtifactError(f'{source}: {EXTRA_FILE}: missing metadata keys: {", ".join(missing)}')
+    if meta['kind'] not in KINDS:
+        raise ArtifactError(f'{source}: {EXTRA_FILE}: kind: must be one of {KINDS}, '
+                            f'got {meta["kind"]!r}')
+    version = meta['version']
+    if not isinstance(version, Mapping) or 'format' not in version or 'dil_ros' not in version:
+        raise ArtifactError(f'{source}: {EXTRA_FILE}: version: expected '
+                            f"{{'dil_ros': ..., 'format': ...}}, got {version!r}")
+    if not isinstance(version['format'], int) or version['format'] > FORMAT_VERSION:
+        raise ArtifactError(f'{source}: {EXTRA_FILE}: version.format: {version["format"]!r} is '
+                            f'not supported by this dil_ros (reads format <= {FORMAT_VERSION})')
+    try:
+        contract = contract_from_mapping(meta['contract'], f'{source}: {EXTRA_FILE}: contract')
+    except ContractError as exc:
+        raise ArtifactError(str(exc)) from None
+    for key in ('n_obs_steps', 'horizon', 'n_action_steps'):
+        if meta[key] != getattr(contract, key):
+            raise ArtifactError(f'{source}: {EXTRA_FILE}: {key}: {meta[key]!r} but the embedded '
+                                f'contract says {getattr(contract, key)!r}')
+    if dict(meta['obs_dims']) != contract.obs_dims or meta['action_dim'] != contract.action_dim:
+        raise ArtifactError(f'{source}: {EXTRA_FILE}: obs_dims/action_dim '
+                            f'{dict(meta["obs_dims"])}/{meta["action_dim"]} do not match the '
+                            f'embedded contract ({contract.obs_dims}/{contract.action_dim})')
+    return dict(meta)
+
+
+def check_contract(meta: Mapping[str, Any], contract: Union[Contract, Mapping]) -> List[str]:
+    """Differences between the artifact's embedded contract and ``contract`` (empty = same)."""
+    theirs = contract.to_mapping() if isinstance(contract, Contract) else contract
+    return [d.replace('in first', 'in the artifact').replace('in second', 'in the robot')
+            for d in diff_mappings(meta['contract'], theirs)]
+
+
+@dataclass
+class Artifact:
+    """A loaded policy: ``module(obs, noise)`` plus its metadata."""
+
+    module: torch.jit.ScriptModule
+    meta: Dict[str, Any]
+    path: Path
+    device: str = 'cpu'
+
+    @property
+    def obs_dims(self) -> Dict[str, int]:
+        return dict(self.meta['obs_dims'])
+
+    @property
+    def action_dim(self) -> int:
+        return int(self.meta['action_dim'])
+
+    @property
+    def n_obs_steps(self) -> int:
+        return int(self.meta['n_obs_steps'])
+
+    @property
+    def horizon(self) -> int:
+        return int(self.meta['horizon'])
+
+    @property
+    def n_action_steps(self) -> int:
+        return int(self.meta['n_action_steps'])
+
+    def require_contract(self, contract: Union[Contract, Mapping]) -> None:
+        """Raise ArtifactError listing every difference ('artifact value vs robot value')."""
+        diffs = check_contract(self.meta, contract)
+        if diffs:
+            name = getattr(contract, 'source', None) or 'the robot contract'
+            raise ArtifactError(f'{self.path}: trained for another contract than {name}:\n  '
+                                + '\n  '.join(diffs))
+
+    def predict(self, obs: Mapping[str, np.ndarray],
+                noise: Optional[Union[np.ndarray, torch.Tensor]] = None) -> np.ndarray:
+        """One chunk for one robot: obs {key: [To, D]} -> actions [Tp, Da] (physical units)."""
+        batch: Dict[str, torch.Tensor] = {}
+        for key, dim in self.obs_dims.items():
+            if key not in obs:
+                raise ArtifactError(f'{self.path}: observation {key!r} missing '
+                                    f'(given: {sorted(obs)})')
+            x = np.asarray(obs[key], dtype=np.float32)
+            if x.shape != (self.n_obs_steps, dim):
+                raise ArtifactError(f'{self.path}: observation {key!r}: expected shape '
+                                    f'({self.n_obs_steps}, {dim}), got {x.shape}')
+            if not np.isfinite(x).all():
+                raise ArtifactError(f'{self.path}: observation {key!r} holds NaN or inf')
+            batch[key] = torch.from_numpy(x)[None].to(self.device)
+        noise_t: Optional[torch.Tensor] = None
+        if noise is not None:
+            noise_t = torch.as_tensor(noise, dtype=torch.float32)
+            if tuple(noise_t.shape) != (self.horizon, self.action_dim):
+                raise ArtifactError(f'{self.path}: noise: expected shape '
+                                    f'({self.horizon}, {self.action_dim}), '
+                                    f'got {tuple(noise_t.shape)}')
+            noise_t = noise_t[None].to(self.device)
+        with torch.inference_mode():
+            actions = self.module(batch, noise_t)
+        return actions[0].cpu().numpy()
+
+    __call__ = predict
+
+
+def load_artifact(path: Union[str, Path], device: str = 'cpu') -> Artifact:
+    """Load policy.ts; every failure is an ArtifactError naming the file and what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f'{path}: policy file not found')
+    if not zipfile.is_zipfile(path):
+        raise ArtifactError(f'{path}: not a TorchScript archive (no zip directory; the file is '
+                            f'truncated or not a policy.ts)')
+    extra = {EXTRA_FILE: ''}
+    try:
+        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+    except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError and friends
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ArtifactError(f'{path}: TorchScript load failed (corrupt file?): {first}') \
+            from None
+    raw = extra[EXTRA_FILE]
+    if not raw:
+        raise ArtifactError(f'{path}: no {EXTRA_FILE} inside; not exported by dil_ros '
+                            '(use dil_ros.policy.export.export_policy)')
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f'{path}: {EXTRA_FILE} is not valid JSON: {exc}') from None
+    meta = validate_metadata(meta, str(path))
+    module.eval()
+    return Artifact(module=module, meta=meta, path=path, device=str(device))

@@ -1,0 +1,107 @@
+"""The deployable diffusion policy: normaliser + conditional U-Net + DDIM sampling loop.
+
+Timeline (Chi et al.), one tick per 1/rate_hz::
+
+    obs:     |o|o|                 To = n_obs_steps (newest observation = now)
+    action:  |a|a|a|a|a|a|a|a|...  Tp = horizon, starting at the oldest observation
+    execute:   |x|x|x|x|x|x|x|x|   Ta = n_action_steps, starting at the newest observation
+
+``forward`` takes observations in physical units, ``{key: [B, To, D_key]}``, and returns the whole
+chunk ``[B, Tp, Da]`` in physical units; choosing the Ta actions to execute is the caller's job.
+The training loss lives in dil_ros.training, not here: this module is what policy.ts holds.
+"""
+
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import torch
+from torch import nn
+
+from dil_ros.policy.config import PolicyConfig, PolicyError
+from dil_ros.policy.ddim import DDIMSampler
+from dil_ros.policy.normalizer import MinMaxNormalizer
+from dil_ros.policy.unet import ConditionalUnet1D
+
+
+class DiffusionPolicy(nn.Module):
+    def __init__(self, config: PolicyConfig, obs_dims: Mapping[str, int], action_dim: int,
+                 stats: Mapping[str, Mapping[str, Sequence[float]]]):
+        super().__init__()
+        if not obs_dims:
+            raise PolicyError('obs_dims: must list at least one observation key')
+        needed = {**dict(obs_dims), 'action': action_dim}
+        for key, dim in needed.items():
+            if key not in stats:
+                raise PolicyError(f'normaliser stats: {key}: missing (stats hold {sorted(stats)})')
+            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+                raise PolicyError(f'{"action_dim" if key == "action" else "obs_dims." + key}: '
+                                  f'expected a positive int, got {dim!r}')
+        self.config = config
+        self.normalizer = MinMaxNormalizer({k: stats[k] for k in needed})
+        for key, dim in self.normalizer.dims().items():
+            if dim != needed[key]:
+                raise PolicyError(f'normaliser stats: {key}: {dim} values, but the policy '
+                                  f'expects {needed[key]}')
+        self.obs_keys: List[str] = sorted(obs_dims)
+        self.obs_dims: Dict[str, int] = {k: int(obs_dims[k]) for k in self.obs_keys}
+        self.action_dim = int(action_dim)
+        self.n_obs_steps = config.n_obs_steps
+        self.horizon = config.horizon
+        self.global_cond_dim = sum(self.obs_dims.values()) * config.n_obs_steps
+        self.model = ConditionalUnet1D(
+            input_dim=action_dim, global_cond_dim=self.global_cond_dim,
+            diffusion_step_embed_dim=config.diffusion_step_embed_dim, down_dims=config.down_dims,
+            kernel_size=config.kernel_size, n_groups=config.n_groups,
+            cond_predict_scale=config.cond_predict_scale)
+        self.sampler = DDIMSampler(
+            num_train_timesteps=config.num_train_timesteps,
+            num_inference_steps=config.num_inference_steps,
+            beta_schedule=config.beta_schedule, prediction_type=config.prediction_type,
+            clip_sample=config.clip_sample, clip_sample_range=config.clip_sample_range,
+            beta_start=config.beta_start, beta_end=config.beta_end)
+
+    @torch.jit.export
+    def normalize_obs(self, obs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Physical-unit observations -> normalised, checking keys and shapes."""
+        out: Dict[str, torch.Tensor] = {}
+        for key in self.obs_keys:
+            if key not in obs:
+                raise KeyError('missing observation key ' + key)
+            x = obs[key]
+            if x.dim() != 3 or x.shape[1] != self.n_obs_steps or x.shape[2] != self.obs_dims[key]:
+                raise ValueError('observation ' + key + ': expected shape [B, '
+                                 + str(self.n_obs_steps) + ', ' + str(self.obs_dims[key])
+                                 + '], got ' + str(list(x.shape)))
+            out[key] = self.normalizer.normalize(key, x)
+        return out
+
+    @torch.jit.export
+    def global_cond(self, nobs: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Normalised observations {key: [B, To, D]} -> [B, To * sum(D)], keys in sorted order."""
+        feats = [nobs[key] for key in self.obs_keys]
+        x = torch.cat(feats, dim=-1)
+        return x.reshape(x.shape[0], -1)
+
+    @torch.jit.export
+    def conditional_sample(self, cond: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Run DDIM from ``noise`` [B, Tp, Da] given the global condition; normalised actions."""
+        # The FiLM terms of every step depend only on the fixed timesteps and ``cond``: compute
+        # them once per chunk (ConditionalUnet1D.film_table), not once per step.
+        table = self.model.film_table(self.sampler.timesteps.to(noise.device), cond)
+        x = noise
+        for i in range(self.sampler.num_steps):
+            x = self.sampler.step(self.model.forward_table(x, table, i), i, x)
+        return x
+
+    def forward(self, obs: Dict[str, torch.Tensor],
+                noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """obs {key: [B, To, D]} in physical units -> actions [B, Tp, Da] in physical units."""
+        nobs = self.normalize_obs(obs)
+        cond = self.global_cond(nobs)
+        batch = cond.shape[0]
+        if noise is None:
+            noise = torch.randn([batch, self.horizon, self.action_dim], dtype=cond.dtype,
+                                device=cond.device)
+        elif list(noise.shape) != [batch, self.horizon, self.action_dim]:
+            raise ValueError('noise: expected shape [' + str(batch) + ', ' + str(self.horizon)
+                             + ', ' + str(self.action_dim) + '], got ' + str(list(noise.shape)))
+        return self.normalizer.unnormalize('action', self.conditional_sample(cond, noise))

@@ -1,0 +1,79 @@
+"""Write policy.ts: the scripted (and frozen) policy plus ``dil_ros.json`` metadata, atomically."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Mapping, Union
+
+import torch
+from torch import nn
+
+import dil_ros
+from dil_ros.data.contract import Contract
+from dil_ros.policy.artifact import EXTRA_FILE, FORMAT_VERSION, ArtifactError, validate_metadata
+
+
+def diffusion_metadata(policy: nn.Module, contract: Contract, data_fingerprint: str,
+                       **extra: Any) -> Dict[str, Any]:
+    """Metadata for a DiffusionPolicy: contract, timeline, dims, policy config, fingerprint."""
+    config = policy.config
+    meta = {
+        'kind': 'diffusion',
+        'contract': contract.to_mapping(),
+        'n_obs_steps': config.n_obs_steps,
+        'horizon': config.horizon,
+        'n_action_steps': config.n_action_steps,
+        'obs_dims': dict(policy.obs_dims),
+        'action_dim': policy.action_dim,
+        'num_inference_steps': config.num_inference_steps,
+        'data_fingerprint': data_fingerprint,
+        'policy_config': config.to_dict(),
+    }
+    meta.update(extra)
+    return meta
+
+
+def script_policy(policy: nn.Module, freeze: bool = True) -> torch.jit.ScriptModule:
+    """torch.jit.script in eval mode; ``freeze`` inlines weights and schedule as constants."""
+    scripted = policy if isinstance(policy, torch.jit.ScriptModule) else torch.jit.script(policy)
+    scripted = scripted.eval()
+    if freeze:
+        scripted = torch.jit.freeze(scripted)
+    return scripted
+
+
+def export_policy(policy: nn.Module, path: Union[str, Path], metadata: Mapping[str, Any],
+                  freeze: bool = True) -> Path:
+    """Script ``policy`` and write it with its metadata to ``path`` (temp file + os.replace).
+
+    ``policy`` is any scriptable module with the call ``forward(obs: Dict[str, Tensor] [B, To, D],
+    noise: Optional[Tensor]) -> Tensor [B, Tp, Da]`` (the diffusion policy, the MSE baseline).
+    ``metadata`` must hold ``artifact.REQUIRED_KEYS`` except ``version``, which is filled in.
+    """
+    path = Path(path)
+    meta = dict(metadata)
+    meta.setdefault('version', {'dil_ros': dil_ros.__version__, 'format': FORMAT_VERSION})
+    meta = validate_metadata(meta, f'{path} (export)')
+    try:
+        text = json.dumps(meta, indent=1, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f'{path} (export): metadata is not plain JSON data: {exc}') from None
+    was_training = policy.training
+    try:
+        scripted = script_policy(policy, freeze=freeze)
+    finally:
+        policy.train(was_training)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    os.close(fd)
+    try:
+        torch.jit.save(scripted, tmp, _extra_files={EXTRA_FILE: text})
+        with open(tmp, 'rb') as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

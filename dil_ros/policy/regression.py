@@ -1,0 +1,84 @@
+"""The MSE-regression baseline: an MLP from the To observations to the whole Tp x Da action chunk.
+
+It shares the diffusion policy's normaliser and call signature (``forward(obs, noise)``, noise
+ignored), so the trainer, export_policy and the policy node treat both alike. Trained with MSE, it
+predicts the *mean* of the demonstrated chunks; on multimodal demonstrations that mean can be a
+path no demonstrator took (straight through an obstacle they all went around).
+"""
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from dil_ros.policy.config import PolicyError
+from dil_ros.policy.normalizer import MinMaxNormalizer
+
+
+@dataclass(frozen=True)
+class RegressionConfig:
+    """Hidden layer widths of the MLP (ReLU between layers)."""
+
+    hidden_dims: Tuple[int, ...] = (256, 256, 256)
+
+    def __post_init__(self):
+        object.__setattr__(self, 'hidden_dims', tuple(self.hidden_dims))
+        if not self.hidden_dims:
+            raise ValueError('hidden_dims: must list at least one layer width')
+        for i, dim in enumerate(self.hidden_dims):
+            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+                raise ValueError(f'hidden_dims[{i}]: expected a positive int, got {dim!r}')
+
+
+class RegressionPolicy(nn.Module):
+    def __init__(self, config: RegressionConfig, obs_dims: Mapping[str, int], action_dim: int,
+                 stats: Mapping[str, Mapping[str, Sequence[float]]], n_obs_steps: int,
+                 horizon: int):
+        super().__init__()
+        if not obs_dims:
+            raise PolicyError('obs_dims: must list at least one observation key')
+        needed = {**dict(obs_dims), 'action': int(action_dim)}
+        for key in needed:
+            if key not in stats:
+                raise PolicyError(f'normaliser stats: {key}: missing (stats hold {sorted(stats)})')
+        self.normalizer = MinMaxNormalizer({k: stats[k] for k in needed})
+        self.obs_keys: List[str] = sorted(obs_dims)
+        self.obs_dims: Dict[str, int] = {k: int(obs_dims[k]) for k in self.obs_keys}
+        self.action_dim = int(action_dim)
+        self.n_obs_steps = int(n_obs_steps)
+        self.horizon = int(horizon)
+        layers: List[nn.Module] = []
+        width = sum(self.obs_dims.values()) * self.n_obs_steps
+        for hidden in config.hidden_dims:
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        layers.append(nn.Linear(width, self.horizon * self.action_dim))
+        self.mlp = nn.Sequential(*layers)
+
+    @torch.jit.export
+    def normalize_obs(self, obs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Physical-unit observations -> normalised, checking keys and shapes."""
+        out: Dict[str, torch.Tensor] = {}
+        for key in self.obs_keys:
+            if key not in obs:
+                raise KeyError('missing observation key ' + key)
+            x = obs[key]
+            if x.dim() != 3 or x.shape[1] != self.n_obs_steps or x.shape[2] != self.obs_dims[key]:
+                raise ValueError('observation ' + key + ': expected shape [B, '
+                                 + str(self.n_obs_steps) + ', ' + str(self.obs_dims[key])
+                                 + '], got ' + str(list(x.shape)))
+            out[key] = self.normalizer.normalize(key, x)
+        return out
+
+    @torch.jit.export
+    def predict_normalized(self, nobs: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Normalised observations {key: [B, To, D]} -> normalised actions [B, Tp, Da]."""
+        x = torch.cat([nobs[key] for key in self.obs_keys], dim=-1)
+        x = x.reshape(x.shape[0], -1)
+        return self.mlp(x).reshape(x.shape[0], self.horizon, self.action_dim)
+
+    def forward(self, obs: Dict[str, torch.Tensor],
+                noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """obs {key: [B, To, D]} in physical units -> actions [B, Tp, Da]; ``noise`` is ignored."""
+        actions = self.predict_normalized(self.normalize_obs(obs))
+        return self.normalizer.unnormalize('action', actions)

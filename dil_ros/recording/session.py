@@ -1,0 +1,267 @@
+"""A recording session: a folder of episodes, its index, and the start/stop/discard state machine.
+
+Session folder (``output_dir``, default ``runs/demos/<YYYYmmdd_HHMMSS>``)::
+
+    episodes.json            index, replaced atomically (temp file + os.replace) after each change
+    episode_0000/            one rosbag2 (MCAP + metadata.yaml) per kept episode
+    episode_0001/
+    .episode_0002.partial/   the episode being recorded (or left by a crash: see dil_ros.recording.recover)
+
+The index lists, per episode: name, path, start time, duration, per-topic message counts, metadata (task,
+operator, robot, ...) and success. A crash can at worst leave an episode folder that the index misses or a
+partial folder; ``dil-ros recover`` fixes both and never rewrites a finished bag.
+"""
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
+
+from dil_ros.recording.cdr import TypeRegistry
+from dil_ros.recording.episode import (
+    describe_os_error, EpisodeWriter, PARTIAL_SUFFIX, RecordingError, write_json_atomic)
+
+INDEX_NAME = 'episodes.json'
+INDEX_FORMAT = 'dil_ros.episodes/1'
+_EPISODE_RE = re.compile(r'^\.?episode_(\d{4,})(\.partial|\.recover)?$')
+
+
+def default_session_dir(root: str = 'runs/demos') -> Path:
+    return Path(root) / time.strftime('%Y%m%d_%H%M%S')
+
+
+def episode_name(index: int) -> str:
+    return f'episode_{index:04d}'
+
+
+class Session:
+    """The session folder and its episodes index."""
+
+    def __init__(self, path, info: Optional[Mapping] = None):
+        self.path = Path(path)
+        self.index_path = self.path / INDEX_NAME
+        self.info = dict(info or {})
+
+    def ensure(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RecordingError(describe_os_error(exc, self.path).replace(
+                'recording stopped', 'cannot create session folder')) from None
+
+    def load_index(self) -> Dict:
+        if not self.index_path.exists():
+            return {'format': INDEX_FORMAT, **self.info, 'episodes': []}
+        try:
+            data = json.loads(self.index_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise RecordingError(f'{self.index_path}: cannot read index: {exc}') from None
+        data.setdefault('episodes', [])
+        return data
+
+    def episodes(self) -> List[Dict]:
+        return self.load_index()['episodes']
+
+    def _save(self, data: Dict) -> None:
+        try:
+            write_json_atomic(self.index_path, data)
+        except OSError as exc:
+            raise RecordingError(describe_os_error(exc, self.index_path).replace(
+                ' - recording stopped', '')) from None
+
+    def add(self, entry: Mapping) -> None:
+        data = self.load_index()
+        for key, value in self.info.items():
+            data.setdefault(key, value)
+        data['episodes'] = [e for e in data['episodes'] if e.get('name') != entry['name']]
+        data['episodes'].append(dict(entry))
+        data['episodes'].sort(key=lambda e: e['name'])
+        self._save(data)
+
+    def update(self, name: str, **fields) -> Dict:
+        data = self.load_index()
+        for entry in data['episodes']:
+            if entry.get('name') == name:
+                entry.update(fields)
+                if 'success' in fields:
+                    entry.setdefault('metadata', {})['success'] = fields['success']
+                self._save(data)
+                return entry
+        raise RecordingError(f'{self.index_path}: no episode {name!r} in the index')
+
+    def next_index(self) -> int:
+        """One past the highest episode number among folders, partial folders and the index."""
+        used = [-1]
+        if self.path.is_dir():
+            for child in self.path.iterdir():
+                m = _EPISODE_RE.match(child.name)
+                if m:
+                    used.append(int(m.group(1)))
+        if self.index_path.exists():
+            for entry in self.episodes():
+                m = _EPISODE_RE.match(entry.get('name', ''))
+                if m:
+                    used.append(int(m.group(1)))
+        return max(used) + 1
+
+    def partials(self) -> List[Path]:
+        if not self.path.is_dir():
+            return []
+        return sorted(p for p in self.path.iterdir()
+                      if p.is_dir() and p.name.startswith('.') and p.name.endswith(PARTIAL_SUFFIX))
+
+
+class Recorder:
+    """start / stop (keep) / discard, auto-stop at ``max_duration_s``, status; no DDS.
+
+    ``put(topic, data)`` is the subscription callbacks' only call: it hands bytes to the current episode's
+    queue, or drops them when idle. Every command returns ``(ok, message)`` for a Trigger reply.
+    """
+
+    def __init__(self, session: Session, topics: Mapping[str, str],
+                 metadata: Optional[Mapping] = None, max_duration_s: float = 0.0,
+                 flush_period_s: float = 1.0, clock_ns: Callable[[], int] = time.time_ns,
+                 registry: Optional[TypeRegistry] = None, normalise_cdr: bool = True):
+        self.session = session
+        self.topics: Dict[str, str] = dict(topics)
+        self.metadata: Dict = dict(metadata or {})
+        self.max_duration_s = max_duration_s
+        self.flush_period_s = flush_period_s
+        self.clock_ns = clock_ns
+        self.registry = registry or TypeRegistry()
+        self.normalise_cdr = normalise_cdr
+        self.episode: Optional[EpisodeWriter] = None
+        self.last_episode: Optional[Dict] = None
+        self.last_error = ''
+        self.kept = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ data path
+    def put(self, topic: str, data: bytes, stamp_ns: Optional[int] = None) -> None:
+        episode = self.episode
+        if episode is not None:
+            episode.put(topic, data, stamp_ns)
+
+    # ------------------------------------------------------------------ commands
+    @property
+    def recording(self) -> bool:
+        return self.episode is not None
+
+    def add_topic(self, topic: str, msgtype: str) -> None:
+        """Record ``topic`` from the next episode on (types found late by graph discovery)."""
+        with self._lock:
+            self.topics[topic] = msgtype
+
+    def start(self, metadata: Optional[Mapping] = None) -> Tuple[bool, str]:
+        with self._lock:
+            if self.episode is not None:
+                return False, f'already recording {self.episode.name}; stop or discard it first'
+            if metadata is not None:
+                self.metadata = dict(metadata)
+            try:
+                self.session.ensure()
+                name = episode_name(self.session.next_index())
+                episode = EpisodeWriter(self.session.path, name, self.topics,
+                                        metadata=self.metadata, registry=self.registry,
+                                        flush_period_s=self.flush_period_s,
+                                        normalise_cdr=self.normalise_cdr, clock_ns=self.clock_ns)
+                episode.open()
+            except RecordingError as exc:
+                self.last_error = str(exc)
+                return False, self.last_error
+            self.episode = episode
+            return True, f'recording {name} in {self.session.path}'
+
+    def stop(self, success: Optional[bool] = None, reason: str = '') -> Tuple[bool, str]:
+        """Finish and keep the current episode."""
+        with self._lock:
+            episode = self.episode
+            if episode is None:
+                return False, 'not recording; nothing to stop'
+            self.episode = None
+            if success is not None:
+                episode.metadata['success'] = success
+            try:
+                entry = episode.finish()
+                if reason:
+                    entry['stop_reason'] = reason
+                self.session.add(entry)
+            except RecordingError as exc:
+                episode.abandon()
+                self.last_error = str(exc)
+                return False, self.last_error
+            self.last_episode = entry
+            self.kept += 1
+            counts = ', '.join(f'{t}: {n}' for t, n in entry['counts'].items())
+            return True, (f'kept {entry["name"]} ({entry["duration_s"]:.1f} s; {counts})'
+                          + (f'; {reason}' if reason else ''))
+
+    def discard(self) -> Tuple[bool, str]:
+        with self._lock:
+            episode = self.episode
+            if episode is None:
+                return False, 'not recording; nothing to discard'
+            self.episode = None
+            episode.discard()
+            return True, f'discarded {episode.name}'
+
+    def set_success(self, success: bool) -> Tuple[bool, str]:
+        """Mark the current episode, or else the last kept one, as a success or a failure."""
+        with self._lock:
+            self.metadata['success'] = success
+            if self.episode is not None:
+                self.episode.metadata['success'] = success
+                return True, f'{self.episode.name}: success={success}'
+            if self.last_episode is None:
+                return True, f'success={success} (applies to the next episode)'
+            try:
+                self.last_episode = self.session.update(self.last_episode['name'],
+                                                        success=success)
+            except RecordingError as exc:
+                self.last_error = str(exc)
+                return False, self.last_error
+            return True, f'{self.last_episode["name"]}: success={success}'
+
+    def tick(self) -> Optional[str]:
+        """Periodic check: auto-stop at max duration, end the episode after a write error.
+
+        Returns a message when something happened (for the node's log), else None.
+        """
+        with self._lock:
+            episode = self.episode
+            if episode is None:
+                return None
+            if episode.failed:
+                self.episode = None
+                episode.abandon()
+                self.last_error = episode.error
+                return self.last_error
+            if self.max_duration_s > 0 and episode.duration_s >= self.max_duration_s:
+                ok, msg = self.stop(reason=f'max duration {self.max_duration_s:g} s reached')
+                return msg
+            return None
+
+    def close(self) -> None:
+        """On shutdown: keep what is being recorded (as a normal stop)."""
+        if self.episode is not None:
+            self.stop(reason='recorder shut down')
+
+    def status(self) -> Dict:
+        episode = self.episode
+        out = {
+            'recording': episode is not None,
+            'session': str(self.session.path),
+            'episode': episode.name if episode else None,
+            'episode_index': (int(episode.name.split('_')[-1]) if episode else None),
+            'duration_s': round(episode.duration_s, 3) if episode else 0.0,
+            'counts': dict(episode.counts) if episode else {},
+            'queued': episode.pending if episode else 0,
+            'kept': self.kept,
+            'last_episode': self.last_episode['name'] if self.last_episode else None,
+            'last_error': self.last_error,
+            'metadata': dict(episode.metadata if episode else self.metadata),
+        }
+        if episode is not None and episode.bad_messages:
+            out['undecodable'] = dict(episode.bad_messages)
+        return out

@@ -1,0 +1,201 @@
+"""Training configuration: small typed dataclasses per concern, loaded from one YAML file.
+
+Layout of config/train_*.yaml (every section and key optional; defaults are Chi et al.'s)::
+
+    train:      {steps, batch_size, seed, checkpoint_every, log_every, num_workers, device, amp}
+    optim:      {lr, betas, weight_decay, warmup_steps, lr_scheduler}
+    ema:        {enabled, power, max_value, min_value, inv_gamma, update_after_step}
+    policy:     PolicyConfig fields (dil_ros/policy/config.py)
+    regression: RegressionConfig fields (dil_ros/policy/regression.py), for --baseline
+
+Unknown sections or keys are rejected with an error naming the file and the key.
+"""
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, Mapping, Tuple, Union
+
+import yaml
+
+from dil_ros.errors import DilRosError
+
+
+class ConfigError(DilRosError, ValueError):
+    """A training config file is invalid; the message names the file and the key."""
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with warm-up then a schedule from diffusers.optimization.get_scheduler."""
+
+    lr: float = 1e-4
+    betas: Tuple[float, float] = (0.95, 0.999)
+    weight_decay: float = 1e-6
+    warmup_steps: int = 500
+    lr_scheduler: str = 'cosine'
+
+    def __post_init__(self):
+        self.betas = tuple(float(b) for b in self.betas)
+        if self.lr <= 0:
+            raise ValueError(f'lr must be > 0, got {self.lr}')
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f'betas must be two numbers in [0, 1), got {list(self.betas)}')
+        if self.warmup_steps < 0:
+            raise ValueError(f'warmup_steps must be >= 0, got {self.warmup_steps}')
+
+
+@dataclass
+class EMAConfig:
+    """EMA of the weights with Chi's EMAModel decay: 1 - (1 + step / inv_gamma) ** -power."""
+
+    enabled: bool = True
+    power: float = 0.75
+    max_value: float = 0.9999
+    min_value: float = 0.0
+    inv_gamma: float = 1.0
+    update_after_step: int = 0
+
+    def __post_init__(self):
+        if not 0 <= self.min_value <= self.max_value <= 1:
+            raise ValueError('need 0 <= min_value <= max_value <= 1, got '
+                             f'{self.min_value}, {self.max_value}')
+
+
+@dataclass
+class TrainConfig:
+    """The loop itself: how long, how big, how often to log and checkpoint, where to run."""
+
+    steps: int = 100000
+    batch_size: int = 256
+    seed: int = 42
+    checkpoint_every: int = 5000
+    log_every: int = 50
+    num_workers: int = 0
+    device: str = 'auto'
+    amp: bool = False
+
+    def __post_init__(self):
+        for name in ('steps', 'batch_size', 'checkpoint_every', 'log_every'):
+            if getattr(self, name) < 1:
+                raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
+        if self.num_workers < 0:
+            raise ValueError(f'num_workers must be >= 0, got {self.num_workers}')
+        if self.device != 'auto' and not self.device.split(':')[0] in ('cpu', 'cuda', 'mps'):
+            raise ValueError("device must be 'auto', 'cpu', 'cuda[:N]' or 'mps', "
+                             f'got {self.device!r}')
+
+
+@dataclass
+class RunConfig:
+    """Everything one training run needs, as read from one YAML file."""
+
+    train: TrainConfig = field(default_factory=TrainConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    ema: EMAConfig = field(default_factory=EMAConfig)
+    policy: Any = None        # dil_ros.policy.config.PolicyConfig
+    regression: Any = None    # dil_ros.policy.regression.RegressionConfig
+    source: str = '<defaults>'
+    explicit_policy_keys: Tuple[str, ...] = ()   # policy keys the file set (vs. defaults)
+
+    def __post_init__(self):
+        if self.policy is None:
+            from dil_ros.policy.config import PolicyConfig
+            self.policy = PolicyConfig()
+        if self.regression is None:
+            from dil_ros.policy.regression import RegressionConfig
+            self.regression = RegressionConfig()
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = {name: _plain(asdict(getattr(self, name))) for name in ('train', 'optim', 'ema')}
+        out['policy'] = _plain(self.policy.to_dict())
+        out['regression'] = _plain(asdict(self.regression))
+        return out
+
+    def dump(self, path: Union[str, Path]) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _check_type(kind: Any, value: Any, where: str) -> None:
+    """Reject YAML values of the wrong scalar type (a string '1e-4', a bool for a number)."""
+    kind = getattr(kind, '__name__', kind)
+    if kind == 'bool' and not isinstance(value, bool):
+        raise ConfigError(f'{where}: expected true/false, got {value!r}')
+    if kind == 'int' and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f'{where}: expected an integer, got {value!r}')
+    if kind == 'float' and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ConfigError(f'{where}: expected a number, got {value!r} (write 1.0e-4, not 1e-4)')
+    if kind == 'str' and not isinstance(value, str):
+        raise ConfigError(f'{where}: expected a string, got {value!r}')
+
+
+def _section(cls, data: Any, source: str, name: str):
+    """Build dataclass ``cls`` from ``data``, naming file and key in every error."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f'{source}: {name}: expected a mapping, got {type(data).__name__}')
+    known = {f.name: f for f in fields(cls)}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f'{source}: {name}.{key}: unknown key '
+                              f'(allowed: {", ".join(known)})')
+        _check_type(known[key].type, value, f'{source}: {name}.{key}')
+    try:
+        if hasattr(cls, 'from_dict'):
+            return cls.from_dict(dict(data), source=f'{source}: {name}')
+        return cls(**data)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ConfigError(f'{source}: {name}: {exc}') from None
+
+
+def run_config_from_mapping(data: Any, source: str = '<mapping>') -> RunConfig:
+    """Validate a mapping (parsed YAML) into a RunConfig."""
+    from dil_ros.policy.config import PolicyConfig
+    from dil_ros.policy.regression import RegressionConfig
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f'{source}: expected a mapping at the top level')
+    sections = {'train': TrainConfig, 'optim': OptimConfig, 'ema': EMAConfig,
+                'policy': PolicyConfig, 'regression': RegressionConfig}
+    for key in data:
+        if key not in sections:
+            raise ConfigError(f'{source}: {key}: unknown section (allowed: {", ".join(sections)})')
+    built = {name: _section(cls, data.get(name), source, name) for name, cls in sections.items()}
+    policy_keys = tuple((data.get('policy') or {}).keys())
+    return RunConfig(source=source, explicit_policy_keys=policy_keys, **built)
+
+
+def load_run_config(path: Union[str, Path]) -> RunConfig:
+    """Read config/train_*.yaml into a RunConfig."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f'{path}: cannot read training config: {exc.strerror or exc}') from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f'{path}: not valid YAML: {exc}') from None
+    return run_config_from_mapping(data, str(path))
+
+
+def config_dir() -> Path:
+    """config/ in the source tree or the installed share/dil_ros/config."""
+    here = Path(__file__).resolve().parents[2] / 'config'
+    if (here / 'train_default.yaml').exists():
+        return here
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory('dil_ros')) / 'config'
+    except Exception:  # noqa: BLE001 - ament index is optional
+        return here

@@ -1,0 +1,44 @@
+"""policy.pt2 (torch.export + AOTInductor) against policy.ts on the same noise.
+
+The compile alone takes 35-140 s on the shared 2-core CPU even for the tiny net, hence slow.
+"""
+import pytest
+import torch
+
+from dil_ros.accel.aot import read_aot_metadata
+from dil_ros.accel.errors import AccelError
+from dil_ros.accel.forms import export_forms, load_policy_form, sibling_path
+from dil_ros.accel.synthetic import TINY, export_synthetic, synthetic_inputs, synthetic_policy
+from dil_ros.policy.artifact import load_artifact
+
+
+def test_read_metadata_of_a_non_package_names_the_file(tmp_path):
+    with pytest.raises(AccelError, match='not found'):
+        read_aot_metadata(tmp_path / 'policy.pt2')
+    bad = tmp_path / 'bad.pt2'
+    bad.write_text('not a zip')
+    with pytest.raises(AccelError, match='bad.pt2'):
+        read_aot_metadata(bad)
+
+
+@pytest.mark.slow
+def test_aot_package_matches_policy_ts_and_carries_metadata(tmp_path):
+    policy = synthetic_policy(TINY, num_inference_steps=2)
+    path = export_synthetic(policy, tmp_path / 'policy.ts')
+    report = export_forms(policy, path, ['aot'], device='cpu')
+    pt2 = sibling_path(path, 'aot')
+    assert report['aot']['max_abs_err'] <= 1e-5
+    meta = read_aot_metadata(pt2)
+    ts_meta = load_artifact(path).meta
+    assert {k: meta[k] for k in ts_meta} == ts_meta
+    assert meta['aot']['device'] == 'cpu' and meta['aot']['batch_size'] == 1
+    form = load_policy_form(path, 'aot', 'cpu')
+    obs, noise = synthetic_inputs(policy, seed=5)
+    reference = load_policy_form(path, 'torchscript', 'cpu')
+    assert (form(obs, noise) - reference(obs, noise)).abs().max().item() <= 1e-5
+    with pytest.raises(AccelError, match='compiled for shape'):
+        form({k: v.repeat(2, 1, 1) for k, v in obs.items()})
+    if not torch.cuda.is_available():
+        with pytest.raises(AccelError, match="compiled for 'cpu'"):
+            from dil_ros.accel.aot import load_aot
+            load_aot(pt2, torch.device('cuda'))

@@ -1,0 +1,27 @@
+"""compute_stats: per-dimension min/max/mean/std/count, constant dimensions included."""
+import numpy as np
+import pytest
+
+from dil_ros.data.episode import Episode, EpisodeError
+from dil_ros.data.stats import compute_stats
+
+
+def test_stats_over_all_frames_with_constant_dim():
+    a = Episode({'observation.state': [[1, 5], [3, 5]]}, action=[[0.0], [2.0]], timestamps=[0, .1])
+    b = Episode({'observation.state': [[5, 5]]}, action=[[4.0]], timestamps=[0])
+    stats = compute_stats([a, b])
+    s = stats['observation.state']
+    assert s['min'].tolist() == [1, 5] and s['max'].tolist() == [5, 5]
+    np.testing.assert_allclose(s['mean'], [3, 5])
+    np.testing.assert_allclose(s['std'], [np.std([1, 3, 5]), 0.0])
+    assert s['count'].tolist() == [3]
+    np.testing.assert_allclose(stats['action']['mean'], [2.0])
+
+
+def test_episode_validates_lengths():
+    with pytest.raises(EpisodeError, match='observation.state'):
+        Episode({'observation.state': np.zeros((3, 2))}, action=np.zeros((4, 1)),
+                timestamps=np.arange(4))
+    with pytest.raises(EpisodeError, match='timestamps'):
+        Episode({'observation.state': np.zeros((4, 2))}, action=np.zeros((4, 1)),
+                timestamps=np.arange(3))

@@ -1,0 +1,120 @@
+"""A fake robot around one PolicyNode: publishes joint states, records commands, logs, diagnostics."""
+import itertools
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Point
+from rcl_interfaces.msg import Log
+import rclpy
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool, Float64MultiArray
+from std_srvs.srv import SetBool, Trigger
+from trajectory_msgs.msg import JointTrajectory
+
+from dil_ros.nodes.policy_node import PolicyNode
+
+_ids = itertools.count()
+
+
+class PolicyHarness:
+    def __init__(self, **params):
+        overrides = [Parameter(k, value=v) for k, v in params.items()]
+        self.node = PolicyNode(parameter_overrides=overrides)
+        self.robot = rclpy.create_node(f'fake_robot_{next(_ids)}')
+        self.names = ['extra', 'elbow', 'shoulder_pan', 'shoulder_lift']   # any order, extras
+        self.positions = {'shoulder_pan': 0.5, 'shoulder_lift': -0.5, 'elbow': 1.0, 'extra': 9.0}
+        self.publishing = True
+        self.commands, self.trajectories, self.logs, self.diagnostics = [], [], [], []
+        self._lock = threading.RLock()
+        r = self.robot
+        self.js_pub = r.create_publisher(JointState, '/joint_states', 10)
+        self.goal_pub = r.create_publisher(Point, '/task/goal', 10)
+        self.estop_pub = r.create_publisher(Bool, '/policy_node/estop', 10)
+        r.create_subscription(Float64MultiArray, '/arm_controller/commands',
+                              lambda m: self._add(self.commands, (time.monotonic(), list(m.data))),
+                              10)
+        r.create_subscription(JointTrajectory, '/arm_controller/joint_trajectory',
+                              lambda m: self._add(self.trajectories, m), 10)
+        r.create_subscription(Log, '/rosout', self._on_log, 100)
+        r.create_subscription(DiagnosticArray, '/diagnostics',
+                              lambda m: self._add(self.diagnostics, m.status[0]), 10)
+        self.enable_cli = r.create_client(SetBool, '/policy_node/enable')
+        self.reset_cli = r.create_client(Trigger, '/policy_node/reset')
+        r.create_timer(0.01, self.publish_state)
+        self.executor = MultiThreadedExecutor(num_threads=4)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.robot)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def _add(self, where, item):
+        with self._lock:
+            where.append(item)
+
+    def _on_log(self, msg: Log):
+        if msg.name == 'policy_node':
+            self._add(self.logs, (msg.level, msg.msg))
+
+    def publish_state(self, stamp=None, values=None):
+        if not self.publishing and stamp is None:
+            return
+        msg = JointState(name=list(self.names))
+        if values is None:
+            values = [self.positions.get(n, 0.0) for n in self.names]
+        msg.position = [float(v) for v in values]
+        msg.header.stamp = stamp or self.robot.get_clock().now().to_msg()
+        self.js_pub.publish(msg)
+        self.goal_pub.publish(Point(x=0.1, y=0.2, z=0.3))
+
+    def call(self, client, request, timeout=5.0):
+        assert client.wait_for_service(timeout_sec=timeout)
+        future = client.call_async(request)
+        end = time.monotonic() + timeout
+        while not future.done() and time.monotonic() < end:
+            time.sleep(0.01)
+        return future.result()
+
+    def enable(self, on=True):
+        return self.call(self.enable_cli, SetBool.Request(data=on))
+
+    def reset(self):
+        return self.call(self.reset_cli, Trigger.Request())
+
+    def start(self):
+        from rclpy.lifecycle import TransitionCallbackReturn as R
+        assert self.node.trigger_configure() == R.SUCCESS, self.logs
+        assert self.node.trigger_activate() == R.SUCCESS
+
+    def wait_for(self, predicate, timeout=5.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if predicate():
+                    return True
+            time.sleep(0.02)
+        with self._lock:
+            return predicate()
+
+    def log_has(self, text, level=None):
+        return any(text in m and (level is None or lvl == level) for lvl, m in self.logs)
+
+    def commands_since(self, t0):
+        with self._lock:
+            return [c for t, c in self.commands if t >= t0]
+
+    def last_diagnostic(self):
+        with self._lock:
+            d = self.diagnostics[-1] if self.diagnostics else None
+        if d is None:
+            return None, '', {}
+        return d.level, d.message, {kv.key: kv.value for kv in d.values}
+
+    def close(self):
+        self.node.trigger_shutdown()   # releases the inference thread
+        self.executor.shutdown(timeout_sec=2.0)
+        self._thread.join(2.0)
+        self.node.destroy_node()
+        self.robot.destroy_node()

@@ -1,0 +1,163 @@
+"""policy_node against a fake robot, over DDS on localhost (plain rclpy, no launch)."""
+import math
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+ERROR, WARN = 40, 30
+TARGET = [0.51, -0.48, 1.03]   # fake robot [0.5, -0.5, 1.0] + OffsetPolicy delta, contract order
+
+
+@pytest.fixture(scope='module')
+def artifacts(tmp_path_factory, contract):
+    from dataclasses import replace
+
+    from policy_artifacts import offset_artifact
+    d = tmp_path_factory.mktemp('policies')
+    bad = d / 'garbage.ts'
+    bad.write_bytes(b'not a policy')
+    return {
+        'good': str(offset_artifact(d / 'good.ts', contract)),
+        'nan': str(offset_artifact(d / 'nan.ts', contract, nan=True)),
+        'other': str(offset_artifact(d / 'other.ts', replace(contract, rate_hz=20.0))),
+        'garbage': str(bad),
+    }
+
+
+@pytest.fixture
+def harness(ros_context, artifacts):
+    from policy_harness import PolicyHarness
+    made = []
+
+    def make(policy='good', **params):
+        params = {'policy_path': artifacts[policy], 'start_enabled': True,
+                  'observation_timeout_s': 0.3, **params}
+        made.append(PolicyHarness(**params))
+        return made[-1]
+    yield make
+    for h in made:
+        h.close()
+
+
+def settled(h, since, n=20):
+    """The last ``n`` commands since ``since`` (after hand-over fades)."""
+    assert h.wait_for(lambda: len([t for t, _ in h.commands if t >= since]) >= n + 30), h.logs
+    return np.array(h.commands_since(since)[-n:])
+
+
+def test_forward_commands_in_contract_order_at_rate(harness):
+    h = harness()
+    h.start()
+    t0 = time.monotonic()
+    cmds = settled(h, t0)
+    np.testing.assert_allclose(cmds[-1], TARGET, atol=1e-6)   # reordered + extra joint work
+    time.sleep(1.0)
+    n = len(h.commands_since(time.monotonic() - 1.0))
+    # one command per 10 ms tick; a loaded 2-core CI box runs slower, never faster
+    assert h.node._timer.timer_period_ns == 10_000_000
+    assert 30 <= n <= 110, f'{n} commands in 1 s at control_rate_hz 100'
+    assert h.wait_for(lambda: h.diagnostics, 2.5)
+    level, message, values = h.last_diagnostic()
+    assert level == b'\x00' and message == 'commanding'
+    assert float(values['inference latency p50 [ms]']) > 0
+
+
+def test_joint_trajectory_output(harness):
+    h = harness(output_mode='joint_trajectory')
+    h.start()
+    assert h.wait_for(lambda: len(h.trajectories) >= 2, 5.0)
+    traj = h.trajectories[-1]
+    assert list(traj.joint_names) == ['shoulder_pan', 'shoulder_lift', 'elbow']
+    t = [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in traj.points]
+    assert t[0] > 0 and all(b > a for a, b in zip(t, t[1:]))
+    assert traj.header.stamp.sec == 0 and traj.header.stamp.nanosec == 0
+    np.testing.assert_allclose(traj.points[-1].positions, TARGET, atol=1e-6)
+
+
+def test_disabled_until_enable_then_estop_latches_until_reset(harness):
+    h = harness(start_enabled=False)
+    h.start()
+    time.sleep(0.5)
+    assert not h.commands
+    assert h.enable(True).success
+    settled(h, time.monotonic(), n=5)
+    h.estop_pub.publish(__import__('std_msgs.msg', fromlist=['Bool']).Bool(data=True))
+    assert h.wait_for(lambda: h.log_has('e-stop', ERROR))
+    time.sleep(0.4)
+    held = np.array(h.commands_since(time.monotonic() - 0.3))
+    assert len(held) > 3 and np.ptp(held, axis=0).max() == 0.0   # last safe command, repeated
+    assert h.wait_for(lambda: 'e-stop' in h.last_diagnostic()[1], 2.5)
+    assert h.reset().success
+    assert h.wait_for(lambda: h.last_diagnostic()[1] == 'commanding', 2.5)
+
+
+@pytest.mark.parametrize('bad, expect', [
+    ('renamed', "'elbow'"),
+    ('nan', 'non-finite'),
+])
+def test_bad_joint_states_hold_log_and_recover(harness, bad, expect):
+    h = harness()
+    h.start()
+    settled(h, time.monotonic(), n=5)
+    if bad == 'renamed':
+        h.names = ['shoulder_pan', 'shoulder_lift', 'elbow_joint']
+    else:
+        h.positions['elbow'] = math.nan
+    assert h.wait_for(lambda: h.log_has(expect, ERROR)), h.logs
+    time.sleep(0.4)
+    held = np.array(h.commands_since(time.monotonic() - 0.3))
+    assert len(held) > 3 and np.all(np.isfinite(held)) and np.ptp(held, axis=0).max() == 0.0
+    assert h.wait_for(lambda: expect in h.last_diagnostic()[2].get('last error', '')
+                      and h.last_diagnostic()[0] == b'\x02', 2.5)
+    h.names = ['extra', 'elbow', 'shoulder_pan', 'shoulder_lift']
+    h.positions['elbow'] = 1.0
+    np.testing.assert_allclose(settled(h, time.monotonic())[-1], TARGET, atol=1e-6)
+
+
+def test_stale_stream_holds_and_resumes(harness):
+    h = harness()
+    h.start()
+    settled(h, time.monotonic(), n=5)
+    h.publishing = False
+    assert h.wait_for(lambda: h.log_has('stale', ERROR) or h.log_has('stale', WARN)), h.logs
+    time.sleep(0.4)
+    held = np.array(h.commands_since(time.monotonic() - 0.3))
+    assert len(held) > 3 and np.ptp(held, axis=0).max() == 0.0
+    assert h.wait_for(lambda: 'stale' in h.last_diagnostic()[1], 2.5)
+    h.publishing = True
+    assert h.wait_for(lambda: h.last_diagnostic()[1] == 'commanding', 2.5)
+
+
+def test_out_of_order_stamp_is_dropped_with_warning(harness):
+    from builtin_interfaces.msg import Time
+    h = harness()
+    h.start()
+    settled(h, time.monotonic(), n=5)
+    h.publish_state(stamp=Time(sec=1), values=[7.0, 7.0, 7.0, 7.0])
+    assert h.wait_for(lambda: h.log_has('out-of-order', WARN)), h.logs
+    assert h.wait_for(lambda: h.last_diagnostic()[2].get('dropped observations', '0') != '0', 2.5)
+    np.testing.assert_allclose(settled(h, time.monotonic(), n=5)[-1], TARGET, atol=1e-6)
+
+
+def test_non_finite_policy_output_is_never_commanded(harness):
+    h = harness('nan')
+    h.start()
+    assert h.wait_for(lambda: h.log_has('non-finite', ERROR)), h.logs
+    time.sleep(0.4)
+    cmds = np.array(h.commands_since(0))
+    assert np.all(np.isfinite(cmds))
+    np.testing.assert_allclose(cmds[-1], [0.5, -0.5, 1.0])   # holds where the arm is
+
+
+@pytest.mark.parametrize('policy, expect', [
+    ('garbage', 'not a TorchScript archive'),
+    ('other', 'rate_hz: 20.0 vs 10.0'),
+])
+def test_configure_refuses_bad_artifacts(harness, policy, expect):
+    from rclpy.lifecycle import TransitionCallbackReturn
+    h = harness(policy)
+    assert h.node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert h.wait_for(lambda: h.log_has(expect, ERROR)), h.logs

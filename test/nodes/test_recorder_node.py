@@ -1,0 +1,237 @@
+"""recorder_node over DDS: start/stop/discard, bag contents, errors, SIGKILL mid-episode."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.ros
+rclpy = pytest.importorskip('rclpy')
+
+from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.qos import DurabilityPolicy, QoSProfile  # noqa: E402
+from rosbags.rosbag2 import Reader  # noqa: E402
+from rosbags.typesys import get_typestore, Stores  # noqa: E402
+from sensor_msgs.msg import Image, JointState  # noqa: E402
+from std_msgs.msg import Float64MultiArray, String  # noqa: E402
+from std_srvs.srv import SetBool, Trigger  # noqa: E402
+from geometry_msgs.msg import Point  # noqa: E402
+
+from dil_ros.recording.recover import bag_custom_data, recover_session  # noqa: E402
+
+STORE = get_typestore(Stores.ROS2_KILTED)
+NS = '/recorder_node'
+
+
+class Operator(Node):
+    """Publishes robot-like traffic and calls the recorder's services."""
+
+    def __init__(self, ns=NS):
+        super().__init__('operator')
+        self.pubs = {
+            '/joint_states': self.create_publisher(JointState, '/joint_states', 100),
+            '/task/goal': self.create_publisher(Point, '/task/goal', 100),
+            '/arm_controller/commands': self.create_publisher(
+                Float64MultiArray, '/arm_controller/commands', 100),
+            '/camera/image': self.create_publisher(Image, '/camera/image', 100),
+            '/note': self.create_publisher(String, '/note', 100),
+        }
+        self.clients_ = {n: self.create_client(Trigger, f'{ns}/{n}')
+                         for n in ('start', 'stop', 'discard')}
+        self.clients_['set_success'] = self.create_client(SetBool, f'{ns}/set_success')
+        self.status = []
+        self.create_subscription(String, f'{ns}/status', lambda m: self.status.append(
+            json.loads(m.data)), QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        self.seq = 0
+
+    def call(self, name, data=None, timeout=10.0):
+        client = self.clients_[name]
+        assert client.wait_for_service(timeout_sec=timeout), f'{name} service not available'
+        req = client.srv_type.Request()
+        if data is not None:
+            req.data = data
+        done = threading.Event()
+        future = client.call_async(req)
+        future.add_done_callback(lambda _: done.set())
+        assert done.wait(timeout), f'{name}: no reply'
+        return future.result()
+
+    def wait_subscribers(self, timeout=10.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(p.get_subscription_count() > 0 for p in self.pubs.values()):
+                return
+            time.sleep(0.05)
+        raise AssertionError('recorder did not subscribe to every topic')
+
+    def burst(self, n, period=0.002):
+        """Publish n of each message; values carry a running sequence number."""
+        for _ in range(n):
+            s = float(self.seq)
+            self.pubs['/joint_states'].publish(JointState(name=['shoulder_pan'], position=[s]))
+            self.pubs['/task/goal'].publish(Point(x=s))
+            self.pubs['/arm_controller/commands'].publish(Float64MultiArray(data=[s, s, s]))
+            self.pubs['/camera/image'].publish(Image(height=2, width=2, encoding='mono8', step=2,
+                                                     data=bytes([self.seq % 256] * 4)))
+            self.pubs['/note'].publish(String(data=f'n{self.seq}'))
+            self.seq += 1
+            time.sleep(period)
+
+
+def read_bag(path):
+    out = {}
+    with Reader(Path(path)) as reader:
+        for conn, _, raw in reader.messages():
+            out.setdefault(conn.topic, []).append(STORE.deserialize_cdr(raw, conn.msgtype))
+    return out
+
+
+def wait_counts(op, n, timeout=10.0):
+    """Until the recorder's status shows n stored messages on every topic."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        counts = op.status[-1]['counts'] if op.status else {}
+        if len(counts) == 5 and all(v >= n for v in counts.values()):
+            return counts
+        time.sleep(0.05)
+    raise AssertionError(f'recorder stored {op.status[-1] if op.status else None}')
+
+
+@pytest.fixture
+def running(ros_context, tmp_path):
+    from dil_ros.nodes.recorder_node import RecorderNode
+    nodes = []
+
+    def start(**params):
+        params = {'output_dir': str(tmp_path / 'session'), 'flush_period_s': 0.1,
+                  'status_period_s': 0.1, 'task': 'stack cubes', 'operator': 'ann',
+                  'extra_topics': ['/camera/image:sensor_msgs/msg/Image', '/note'], **params}
+        op = Operator()
+        op.pubs['/note']  # the auto-detected topic must exist in the graph first
+        rec = RecorderNode(parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+        executor = MultiThreadedExecutor(num_threads=3)
+        executor.add_node(rec)
+        executor.add_node(op)
+        thread = threading.Thread(target=executor.spin, daemon=True)
+        thread.start()
+        nodes.append((executor, thread, rec, op))
+        return rec, op
+    yield start
+    for executor, thread, rec, op in nodes:
+        executor.shutdown()
+        thread.join(5)
+        rec.close()
+        rec.destroy_node()
+        op.destroy_node()
+
+
+def test_start_stop_discard_over_dds(running, tmp_path):
+    rec, op = running()
+    op.wait_subscribers()
+    for name, text in (('stop', 'nothing to stop'), ('discard', 'nothing to discard')):
+        reply = op.call(name)
+        assert not reply.success and text in reply.message
+
+    assert op.call('start').success
+    reply = op.call('start')
+    assert not reply.success and 'already recording episode_0000' in reply.message
+    op.burst(30)
+    wait_counts(op, 30)
+    reply = op.call('stop')
+    assert reply.success and 'kept episode_0000' in reply.message
+
+    assert op.call('start').success
+    op.burst(10)
+    assert op.call('discard').message == 'discarded episode_0001'
+
+    rec.set_parameters([Parameter('task', value='second task')])
+    assert op.call('start').success
+    op.burst(20)
+    wait_counts(op, 20)
+    assert op.call('stop').success
+    assert op.call('set_success', False).success
+
+    session = tmp_path / 'session'
+    assert sorted(os.listdir(session)) == ['episode_0000', 'episode_0001', 'episodes.json']
+    index = json.loads((session / 'episodes.json').read_text())
+    assert index['contract'] == 'mujoco_arm'
+    first, second = index['episodes']
+    assert first['counts'] == {t: 30 for t in op.pubs}
+    assert first['metadata']['task'] == 'stack cubes' and first['success'] is True
+    assert second['metadata']['task'] == 'second task' and second['success'] is False
+    assert bag_custom_data(session / 'episode_0000')['operator'] == 'ann'
+
+    bag = read_bag(session / 'episode_0000')  # every stored message decodes with rosbags
+    assert {t: len(v) for t, v in bag.items()} == {t: 30 for t in op.pubs}
+    seq = [m.position[0] for m in bag['/joint_states']]
+    assert seq == list(range(int(seq[0]), int(seq[0]) + 30))
+    assert [m.x for m in bag['/task/goal']] == seq
+    assert [list(m.data) for m in bag['/arm_controller/commands']] == [[s] * 3 for s in seq]
+    assert [m.data.tolist() for m in bag['/camera/image']] == [[int(s) % 256] * 4 for s in seq]
+    assert [m.data for m in bag['/note']] == [f'n{int(s)}' for s in seq]
+    st = op.status[-1]
+    assert st['recording'] is False and st['kept'] == 2 and st['last_error'] == ''
+
+
+def test_unwritable_output_reports_error(running, tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    rec, op = running(output_dir=str(blocker / 'session'))
+    reply = op.call('start')
+    assert not reply.success and 'cannot create session folder' in reply.message
+    deadline = time.time() + 5
+    while time.time() < deadline and not (op.status and op.status[-1]['last_error']):
+        time.sleep(0.05)
+    assert op.status[-1]['last_error'] == reply.message and not op.status[-1]['recording']
+
+
+def test_sigkill_mid_episode(ros_context, tmp_path):
+    session = tmp_path / 'session'
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'dil_ros.nodes.recorder_node', '--ros-args',
+         '-p', f'output_dir:={session}', '-p', 'flush_period_s:=0.1', '-p', 'status_period_s:=0.1',
+         '-p', "extra_topics:=['/camera/image:sensor_msgs/msg/Image', '/note:std_msgs/msg/String']"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    op = Operator()
+    executor = MultiThreadedExecutor(num_threads=2)
+    executor.add_node(op)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    try:
+        op.wait_subscribers(20)
+        for n in (15, 25):
+            assert op.call('start', timeout=20).success
+            op.burst(n)
+            wait_counts(op, n)
+            assert op.call('stop').success
+        index_before = (session / 'episodes.json').read_bytes()
+        assert op.call('start').success
+        op.burst(40)
+        wait_counts(op, 40)
+        time.sleep(0.4)  # a few flush periods: the chunks are on disk
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        executor.shutdown()
+        thread.join(5)
+        op.destroy_node()
+
+    assert (session / 'episodes.json').read_bytes() == index_before
+    assert sorted(os.listdir(session)) == ['.episode_0002.partial', 'episode_0000',
+                                           'episode_0001', 'episodes.json']
+    for name, n in (('episode_0000', 15), ('episode_0001', 25)):
+        assert {t: len(v) for t, v in read_bag(session / name).items()} == {t: n for t in op.pubs}
+    log = recover_session(session)
+    assert log == ['episode_0002: recovered 200 messages (%.1f s)' % (
+        json.loads((session / 'episodes.json').read_text())['episodes'][2]['duration_s'])]
+    bag = read_bag(session / 'episode_0002')
+    assert {t: len(v) for t, v in bag.items()} == {t: 40 for t in op.pubs}

@@ -1,0 +1,90 @@
+"""teleop_node over DDS with synthetic pygame keyboard events (SDL dummy video driver, no device)."""
+import os
+import threading
+import time
+
+import pytest
+
+pytestmark = pytest.mark.ros
+rclpy = pytest.importorskip('rclpy')
+pygame = pytest.importorskip('pygame')
+
+from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from sensor_msgs.msg import JointState  # noqa: E402
+from std_msgs.msg import Float64MultiArray  # noqa: E402
+
+from dil_ros.nodes.teleop_node import command_message  # noqa: E402
+from dil_ros.teleop import Command  # noqa: E402
+
+
+@pytest.fixture
+def teleop(ros_context, monkeypatch):
+    monkeypatch.setenv('SDL_VIDEODRIVER', 'dummy')
+    from dil_ros.nodes.teleop_node import TeleopNode
+    node = TeleopNode(parameter_overrides=[
+        Parameter('device', value='keyboard'), Parameter('mode', value='joint_position'),
+        Parameter('rate_hz', value=50.0), Parameter('scale', value=1.0)])
+    robot = Node('fake_robot')
+    got = []
+    robot.create_subscription(Float64MultiArray, '/arm_controller/commands',
+                              lambda m: got.append(list(m.data)), 100)
+    states = robot.create_publisher(JointState, '/joint_states', 10)
+    executor = MultiThreadedExecutor(num_threads=2)
+    executor.add_node(node)
+    executor.add_node(robot)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    yield node, states, got
+    executor.shutdown()
+    thread.join(5)
+    node.destroy_node()
+    robot.destroy_node()
+
+
+def post_key(name, down=True):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN if down else pygame.KEYUP,
+                                         key=pygame.key.key_code(name)))
+
+
+def test_keyboard_position_teleop(teleop):
+    node, states, got = teleop
+    deadline = time.time() + 5
+    while node.measured is None and time.time() < deadline:
+        states.publish(JointState(name=['shoulder_pan', 'shoulder_lift', 'elbow'],
+                                  position=[2.3, 0.0, -1.0]))
+        time.sleep(0.05)
+    assert node.measured is not None
+    post_key('q')  # without the dead-man: nothing is sent
+    time.sleep(0.3)
+    assert got == []
+    post_key('space')
+    time.sleep(0.6)  # 2 rad/s for 0.6 s would pass the 2.6 limit
+    post_key('space', False)
+    time.sleep(0.3)
+    n = len(got)
+    time.sleep(0.2)
+    assert len(got) == n  # released: after the one hold command, silence
+    assert n >= 5
+    pans = [c[0] for c in got]
+    assert pans[0] == pytest.approx(2.3 + 0.04, abs=1e-6)  # integrated from /joint_states
+    assert pans == sorted(pans) and max(pans) == pytest.approx(2.6)  # clamped at the limit
+    assert got[-1] == got[-2] and got[-1][1:] == [0.0, -1.0]
+    assert os.environ['SDL_VIDEODRIVER'] == 'dummy'
+
+
+def test_command_messages():
+    from trajectory_msgs.msg import JointTrajectory
+    joints = ('a', 'b')
+    traj = command_message(Command('position', (1.0, 2.0), True),
+                           'trajectory_msgs/msg/JointTrajectory', joints, 0.02)
+    assert isinstance(traj, JointTrajectory) and traj.joint_names == ['a', 'b']
+    assert list(traj.points[0].positions) == [1.0, 2.0]
+    assert traj.points[0].time_from_start.nanosec == 20_000_000  # never a t = 0 step
+    js = command_message(Command('velocity', (0.5, 0.0), True), 'sensor_msgs/msg/JointState',
+                         joints, 0.02)
+    assert list(js.velocity) == [0.5, 0.0] and list(js.position) == []
+    tw = command_message(Command('twist', (0.1, 0.0, 0.0, -0.5), True), 'geometry_msgs/msg/Twist',
+                         joints, 0.02)
+    assert tw.linear.x == 0.1 and tw.angular.z == -0.5

@@ -1,0 +1,54 @@
+"""Fixtures for training tests: a small bimodal dataset and a tiny, fast run config."""
+import pytest
+import torch
+
+
+@pytest.fixture(scope='session', autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread, and CI shares its cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope='session')
+def bimodal_dataset(tmp_path_factory):
+    from dil_ros.data.lerobot import write_dataset
+    from dil_ros.sim import bimodal
+    root = tmp_path_factory.mktemp('data') / 'bimodal'
+    write_dataset(root, bimodal.make_demonstrations(12, seed=3), fps=bimodal.RATE_HZ)
+    return root
+
+
+@pytest.fixture(scope='session')
+def contract_2d():
+    from dil_ros.sim.bimodal import bimodal_contract
+    return bimodal_contract()
+
+
+def _tiny_mapping(**train):
+    return {
+        'train': {'steps': 6, 'batch_size': 16, 'seed': 0, 'checkpoint_every': 3, 'log_every': 2,
+                  **train},
+        'optim': {'lr': 1.0e-3, 'warmup_steps': 2},
+        'policy': {'down_dims': [16, 32], 'diffusion_step_embed_dim': 16, 'kernel_size': 3,
+                   'num_inference_steps': 4},
+        'regression': {'hidden_dims': [32]},
+    }
+
+
+@pytest.fixture
+def train_request():
+    """``train_request(dataset, run_dir, contract, kind, steps, resume, **train)``: a tiny run."""
+    from dil_ros.training.config import run_config_from_mapping
+    from dil_ros.training.trainer import TrainRequest
+
+    def make(dataset, run_dir, contract, kind='diffusion', steps=6, resume=False, stop_at=None,
+             **train_cfg):
+        config = run_config_from_mapping(_tiny_mapping(**train_cfg), '<tiny>')
+        return TrainRequest(dataset=dataset, run_dir=run_dir,
+                            config=None if resume else config,
+                            contract=None if resume else contract, kind=kind, steps=steps,
+                            resume=resume, stop_at=stop_at, progress=False)
+    return make
