@@ -10,6 +10,7 @@ so the comparison slightly favours LeRobot.
 
 Optional dependency: see requirements-bench.txt. Never imported by tests.
 """
+import importlib.abc
 import importlib.machinery
 import sys
 import types
@@ -19,22 +20,46 @@ from typing import Any, Dict, List, Sequence
 import torch
 
 
+class _Missing:
+    """Stands for any torchvision object; fails only if the policy really calls it."""
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError('torchvision is stubbed out in this benchmark')
+
+
+class _StubTorchvision(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports of torchvision and torchvision.* yield empty packages whose attributes are _Missing."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == 'torchvision' or name.startswith('torchvision.'):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        module.__path__ = []
+
+        def missing(attr):
+            if attr.startswith('__'):
+                raise AttributeError(attr)
+            return _Missing
+        module.__getattr__ = missing
+
+
 def _stub_torchvision(notes: List[str]) -> None:
-    """A torchvision that fails to import (e.g. a CUDA wheel beside CPU torch) is replaced by an
-    empty module: the state-only policy never touches it (only the image encoder does)."""
+    """A torchvision that fails to import (e.g. a CUDA wheel beside CPU torch) is replaced by empty
+    modules: the state-only policy never touches it (only LeRobot's image encoder does)."""
     try:
         import torchvision  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - any import failure
         for name in [n for n in sys.modules if n == 'torchvision' or n.startswith('torchvision.')]:
             del sys.modules[name]
-        stub = types.ModuleType('torchvision')
-        stub.__spec__ = importlib.machinery.ModuleSpec('torchvision', None)
-        stub.transforms = types.SimpleNamespace()
-        stub.models = types.SimpleNamespace()
-        sys.modules['torchvision'] = stub
+        sys.meta_path.insert(0, _StubTorchvision())
         notes.append(f'torchvision does not import here ({type(exc).__name__}: '
-                     f'{str(exc).splitlines()[0][:80]}); an empty stub stands in (the state-only '
-                     f'policy never uses it)')
+                     f'{str(exc).splitlines()[0][:80]}); empty stub modules stand in (the '
+                     f'state-only policy never uses it)')
 
 
 def lerobot_policy(down_dims: Sequence[int], steps: int, contract, small: bool):

@@ -65,6 +65,8 @@ class PolicyController:
         self._holding = True
         self._hold_reason = 'inactive'
         self._new_chunk = False
+        self._retry_at = -np.inf
+        self._last_policy_error: Optional[str] = None
         self.generation = 0
         self.in_flight = False
         self.latencies = deque([initial_latency_s] if initial_latency_s > 0 else [], maxlen=200)
@@ -176,7 +178,8 @@ class PolicyController:
         else:
             tick.command = self._commit(cmd, now)
         lead = self.latency_estimate() + self.config.inference_lead_s
-        if not self.in_flight and now >= self.scheduler.next_inference_due() - lead:
+        if (not self.in_flight and now >= self._retry_at
+                and now >= self.scheduler.next_inference_due() - lead):
             obs, stamp = self.buffer.sample(self.contract.n_obs_steps, self.contract.dt)
             tick.request = InferenceRequest(self.generation, obs, stamp, now)
             self.in_flight = True
@@ -196,9 +199,11 @@ class PolicyController:
             self.counters['rejected_chunks'] += 1
             what = (f'shape {actions.shape}, expected {shape}' if actions.shape != shape
                     else 'non-finite values')
-            self.last_error = f'policy returned an unusable chunk ({what}); holding'
+            message = f'policy returned an unusable chunk ({what}); holding'
             self.scheduler.clear()
-            return 'error', self.last_error
+            self._retry_at = now + self.contract.dt   # retry at the policy rate, not every tick
+            return self._policy_error(message)
+        self._last_policy_error = None
         chunk = ActionChunk(request.stamp, self.contract.dt, actions, self.contract.n_obs_steps)
         current = self.last_command if self.last_command is not None else self.hold_value()
         self.scheduler.add(chunk, now, current)
@@ -206,12 +211,21 @@ class PolicyController:
         self._new_chunk = True
         return None
 
-    def on_failure(self, request: InferenceRequest, message: str) -> Tuple[str, str]:
+    def on_failure(self, request: InferenceRequest, message: str,
+                   now: float = 0.0) -> Optional[Tuple[str, str]]:
         if request.generation == self.generation:
             self.in_flight = False
         self.counters['rejected_chunks'] += 1
-        self.last_error = f'inference failed: {message}'
-        return 'error', self.last_error
+        self._retry_at = now + self.contract.dt
+        return self._policy_error(f'inference failed: {message}')
+
+    def _policy_error(self, message: str) -> Optional[Tuple[str, str]]:
+        """Record a policy error; ('error', message) the first time it occurs in a row."""
+        self.last_error = message
+        if message == self._last_policy_error:
+            return None
+        self._last_policy_error = message
+        return 'error', message
 
     def trajectory(self, now: float) -> Optional[Tuple[np.ndarray, np.ndarray]]:
         """The rest of the newest chunk for a trajectory controller: (time_from_start [N], points [N, D]).

@@ -25,12 +25,8 @@ from dil_ros.control.controller import ControlConfig, PolicyController
 from dil_ros.control.inference import InferenceWorker
 from dil_ros.control.scheduler import HANDOVERS
 from dil_ros.data.contract import ContractError, default_contract_path, load_contract
+from dil_ros.data.msg_fields import extract, FieldError
 from dil_ros.errors import DilRosError
-
-try:
-    from dil_ros.data.msg_fields import extract, FieldError
-except ImportError:  # pragma: no cover - until dil_ros.data.msg_fields lands
-    from dil_ros.control._fields import extract, FieldError
 
 WARMUP_RUNS = 3
 OUTPUT_MODES = ('joint_trajectory', 'forward_command', 'twist')
@@ -230,7 +226,7 @@ class PolicyNode(LifecycleNode):
             if self._ctl is None:
                 return
             if error is not None:
-                report = self._ctl.on_failure(request, error)
+                report = self._ctl.on_failure(request, error, self.now())
             else:
                 report = self._ctl.on_result(request, actions, self.now(), wall_s)
         self._log(report)
@@ -258,8 +254,10 @@ class PolicyNode(LifecycleNode):
     def _log(self, report) -> None:
         if report is not None:
             level, text = report
-            logger = self.get_logger()
-            (logger.error if level == 'error' else logger.warning)(text)
+            if level == 'error':
+                self.get_logger().error(text)
+            else:
+                self.get_logger().warning(text)
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish(self, tick) -> None:

@@ -1,10 +1,9 @@
 """Per-key min-max normaliser to [-1, 1], with its statistics in the state dict.
 
-Like diffusion_policy's ``SingleFieldLinearNormalizer`` in 'limits' mode: ``y = x * scale + offset``
-maps [min, max] onto [-1, 1]; a dimension whose range is below 1e-4 (a constant) maps to 0 and
-unnormalises back to that constant. Scale and offset are buffers, so they travel with the weights
-and into policy.ts.
-"""
+Like diffusion_policy's ``SingleFieldLinearNormalizer`` in 'limits' mode: ``y = x * scale +
+offset`` maps [min, max] onto [-1, 1]; a dimension whose range is below 1e-4 (a constant) maps to
+0 and unnormalises back to that constant. Scale and offset are buffers, so they travel with the
+weights and into policy.ts."""
 
 from typing import Dict, List, Mapping, Sequence
 

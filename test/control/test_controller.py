@@ -97,7 +97,10 @@ def test_non_finite_chunk_is_rejected_and_holds(ctl, contract):
     assert level == 'error' and 'non-finite' in text
     tick = ctl.tick(1.06)
     np.testing.assert_allclose(tick.command, [0.1, 0.2, 0.3])
-    assert tick.request is not None                         # tries again
+    assert tick.request is None
+    assert ctl.on_result(req, bad, 1.05) is None             # logged once
+    feed(ctl, 1.1)
+    assert ctl.tick(1.16).request is not None                # tries again at the policy rate
 
 
 def test_estop_latches_until_reset(ctl, contract):

@@ -5,7 +5,6 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
-from rcl_interfaces.msg import Log
 import rclpy
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
@@ -19,10 +18,34 @@ from dil_ros.nodes.policy_node import PolicyNode
 _ids = itertools.count()
 
 
+class _Recorder:
+    """The node's logger, also keeping (level, text) for the test (DEBUG 10 ... ERROR 40)."""
+
+    def __init__(self, logger, harness):
+        self._logger, self._harness = logger, harness
+
+    def __getattr__(self, name):
+        levels = {'debug': 10, 'info': 20, 'warning': 30, 'warn': 30, 'error': 40, 'fatal': 50}
+        method = getattr(self._logger, name)
+        if name not in levels:
+            return method
+
+        def log(text, **kwargs):
+            self._harness._add(self._harness.logs, (levels[name], text))
+            # rclpy wants one severity per call site: one line per severity
+            if levels[name] >= 40:
+                return self._logger.error(text, **kwargs)
+            if levels[name] == 30:
+                return self._logger.warning(text, **kwargs)
+            return self._logger.info(text, **kwargs)
+        return log
+
+
 class PolicyHarness:
     def __init__(self, **params):
         overrides = [Parameter(k, value=v) for k, v in params.items()]
         self.node = PolicyNode(parameter_overrides=overrides)
+        self.node.get_logger = lambda: _Recorder(PolicyNode.get_logger(self.node), self)
         self.robot = rclpy.create_node(f'fake_robot_{next(_ids)}')
         self.names = ['extra', 'elbow', 'shoulder_pan', 'shoulder_lift']   # any order, extras
         self.positions = {'shoulder_pan': 0.5, 'shoulder_lift': -0.5, 'elbow': 1.0, 'extra': 9.0}
@@ -38,7 +61,6 @@ class PolicyHarness:
                               10)
         r.create_subscription(JointTrajectory, '/arm_controller/joint_trajectory',
                               lambda m: self._add(self.trajectories, m), 10)
-        r.create_subscription(Log, '/rosout', self._on_log, 100)
         r.create_subscription(DiagnosticArray, '/diagnostics',
                               lambda m: self._add(self.diagnostics, m.status[0]), 10)
         self.enable_cli = r.create_client(SetBool, '/policy_node/enable')
@@ -54,9 +76,6 @@ class PolicyHarness:
         with self._lock:
             where.append(item)
 
-    def _on_log(self, msg: Log):
-        if msg.name == 'policy_node':
-            self._add(self.logs, (msg.level, msg.msg))
 
     def publish_state(self, stamp=None, values=None):
         if not self.publishing and stamp is None:

@@ -148,3 +148,18 @@ def test_predict_validates_observations(exported, obs_dims):
         art({**good, 'observation.state': np.full((2, 3), np.nan)})
     with pytest.raises(ArtifactError, match=r'noise: expected shape \(16, 3\)'):
         art(good, noise=np.zeros((8, 3)))
+
+
+def test_regression_baseline_exports_and_loads(tmp_path, contract, stats, obs_dims):
+    from dil_ros.policy.regression import RegressionConfig, RegressionPolicy
+    policy = RegressionPolicy(RegressionConfig((32,)), obs_dims, 3, stats, 2, 16).eval()
+    meta = {'kind': 'regression', 'contract': contract.to_mapping(), 'n_obs_steps': 2,
+            'horizon': 16, 'n_action_steps': 8, 'obs_dims': obs_dims, 'action_dim': 3,
+            'num_inference_steps': 0, 'data_fingerprint': 'x'}
+    art = load_artifact(export_policy(policy, tmp_path / 'mse.ts', meta))
+    obs = {k: np.random.rand(2, d) for k, d in obs_dims.items()}
+    with torch.no_grad():
+        expected = policy({k: torch.tensor(v, dtype=torch.float32)[None]
+                           for k, v in obs.items()})[0].numpy()
+    assert art.meta['kind'] == 'regression'
+    assert np.abs(art(obs) - expected).max() <= 1e-5

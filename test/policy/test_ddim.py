@@ -32,7 +32,8 @@ def run_diffusers(scheduler: DDIMScheduler, steps: int, noise: torch.Tensor) -> 
 def test_matches_diffusers(steps, prediction_type):
     torch.manual_seed(steps)
     noise = torch.randn(3, 16, 4)
-    ours = run_ours(DDIMSampler(100, steps, 'squaredcos_cap_v2', prediction_type, True, 1.0), noise)
+    sampler = DDIMSampler(100, steps, 'squaredcos_cap_v2', prediction_type, True, 1.0)
+    ours = run_ours(sampler, noise)
     ref = run_diffusers(DDIMScheduler(num_train_timesteps=100, beta_schedule='squaredcos_cap_v2',
                                       clip_sample=True, prediction_type=prediction_type),
                         steps, noise)

@@ -49,7 +49,8 @@ def test_bias_only_film_halves_cond_encoder():
 def test_parameter_names_follow_upstream_layout():
     keys = set(make().state_dict())
     for key in ('diffusion_step_encoder.1.weight', 'diffusion_step_encoder.3.bias',
-                'down_modules.0.0.blocks.0.block.0.weight', 'down_modules.0.0.cond_encoder.1.weight',
+                'down_modules.0.0.blocks.0.block.0.weight',
+                'down_modules.0.0.cond_encoder.1.weight',
                 'down_modules.0.0.residual_conv.weight', 'down_modules.0.2.conv.weight',
                 'mid_modules.1.blocks.1.block.1.weight', 'up_modules.0.0.residual_conv.weight',
                 'up_modules.0.2.conv.weight', 'final_conv.0.block.0.weight', 'final_conv.1.bias'):
