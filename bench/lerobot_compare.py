@@ -3,8 +3,8 @@
 LeRobot (0.4.x) is configured like our policy: state + environment-state inputs of the
 mujoco_arm contract, To=2, Tp=16, Ta=8, the same U-Net widths, kernel size, groups, FiLM scale
 modulation, DDIM with ``steps`` inference steps over 100 squared-cosine training steps, epsilon
-prediction, clipped samples. Each timed call is ``reset()`` + ``select_action(batch)``, so every call
-samples a whole chunk (without reset, 7 of 8 calls only pop a queued action). LeRobot 0.4
+prediction, clipped samples. Each timed call is ``reset()`` + ``select_action(batch)``, so every
+call samples a whole chunk (without reset, 7 of 8 calls only pop a queued action). LeRobot 0.4
 normalises in separate processors, outside select_action; our policy.ts includes the normaliser,
 so the comparison slightly favours LeRobot.
 
@@ -28,7 +28,7 @@ class _Missing:
 
 
 class _StubTorchvision(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports of torchvision and torchvision.* yield empty packages whose attributes are _Missing."""
+    """Imports of torchvision(.*) yield empty packages whose attributes are _Missing."""
 
     def find_spec(self, name, path=None, target=None):
         if name == 'torchvision' or name.startswith('torchvision.'):

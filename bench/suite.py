@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--sections', default='a,b,c,d,e',
                         help='comma list of sections: ' + ', '.join(
                             f'{k} = {v}' for k, v in SECTIONS.items()))
-    parser.add_argument('--device', default='auto', help="auto | cpu | cuda | cuda:N")
+    parser.add_argument('--device', default='auto', help='auto | cpu | cuda | cuda:N')
     parser.add_argument('--tiny', action='store_true',
                         help='section a/b on a tiny U-Net (16, 32) only: a smoke test in seconds')
     parser.add_argument('--forms', default='eager,torchscript,aot,cuda_graph,fp16',

@@ -2,17 +2,17 @@
 
 Forms (all numerically checked against policy.ts on the same noise, see parity.py):
 
-=============  ============================================  ==========================================
-form           file read                                     where
-=============  ============================================  ==========================================
-torchscript    policy.ts                                     CPU or GPU
-cuda_graph     policy.ts, captured once at load             GPU; on a CPU it falls back to torchscript
-fp16 / bf16    policy.fp16.ts / policy.bf16.ts (sibling)     GPU (bf16 also fine on recent CPUs)
-aot            policy.pt2 (sibling, or the .pt2 path given)  the device type it was compiled for
-=============  ============================================  ==========================================
+===========  ==========================================  =========================================
+form         file read                                   where
+===========  ==========================================  =========================================
+torchscript  policy.ts                                   CPU or GPU
+cuda_graph   policy.ts, captured once at load            GPU; on a CPU falls back to torchscript
+fp16, bf16   policy.fp16.ts / policy.bf16.ts (sibling)   GPU (bf16 also runs on CPUs)
+aot          policy.pt2 (sibling, or the .pt2 given)     the device type it was compiled for
+===========  ==========================================  =========================================
 
-The sibling files are written next to policy.ts by ``export_forms`` from the eager policy (policy.ts
-is frozen TorchScript: its weights cannot be recast or re-exported).
+The sibling files are written next to policy.ts by ``export_forms`` from the eager policy
+(policy.ts is frozen TorchScript: its weights cannot be recast or re-exported).
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +102,8 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
         source = sibling_path(path, form)
         if not source.is_file():
             raise AccelError(f'{source}: no {form} form of {path}; build it with '
-                             f'dil_ros.accel.forms.export_forms(policy, {path.name!r}, [{form!r}])')
+                             f'dil_ros.accel.forms.export_forms(policy, {path.name!r}, '
+                             f'[{form!r}])')
     artifact = load_artifact(source, device=str(dev))
     fn: Callable[..., torch.Tensor] = artifact.module
     if form == 'cuda_graph':

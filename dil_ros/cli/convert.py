@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='report topic gaps longer than S seconds (default 3 grid periods)')
     parser.add_argument('--trim-idle', action='store_true',
                         help='drop idle starts/ends where the action does not change')
+    parser.add_argument('--receive-stamps', action='store_true',
+                        help="time messages by the bag's receive stamps, even those with a "
+                             'header stamp (default: header stamp where non-zero)')
     parser.add_argument('--task', default='', help='task text stored with every episode')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing dataset')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -29,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f'--gap-threshold must be > 0, got {args.gap_threshold}')
     contract = resolve_contract(args.contract)
     options = ConvertOptions(interpolation=args.interpolation, gap_threshold_s=args.gap_threshold,
-                             trim_idle=args.trim_idle, task=args.task)
+                             trim_idle=args.trim_idle, task=args.task,
+                             header_stamps=not args.receive_stamps)
     report = convert_bags(args.bags, contract, args.out, options, overwrite=args.overwrite,
                           progress=not args.quiet)
     print(report.summary())

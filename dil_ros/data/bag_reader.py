@@ -2,7 +2,8 @@
 
 Any rosbag2 works: MCAP or sqlite3 storage, split over several files, recorded by us or by
 ``ros2 bag record``. Message types come from the ROS 2 typestore of ``rosbags``; custom types are
-registered from the definitions the bag carries. Times are the bag's receive time stamps.
+registered from the definitions the bag carries. Times are the messages' header stamps where they
+have one (non-zero), else the bag's receive time stamps; ``header_stamps=False`` uses receive time only.
 """
 
 from dataclasses import dataclass, field
@@ -89,7 +90,8 @@ def _extractors(contract: Contract) -> Dict[str, List[Tuple[str, str, Callable]]
     return out
 
 
-def read_bag(path: Path, contract: Contract, typestore=None) -> BagContents:
+def read_bag(path: Path, contract: Contract, typestore=None,
+             header_stamps: bool = True) -> BagContents:
     """Every contract key's series from the bag at ``path`` (a bag directory or storage file)."""
     path = Path(path)
     if not path.exists():
@@ -104,12 +106,13 @@ def read_bag(path: Path, contract: Contract, typestore=None) -> BagContents:
         hint = '' if 'metadata' in text else ' (truncated or corrupt storage file?)'
         raise BagError(f'{path}: cannot open bag{hint}: {text}') from None
     try:
-        return _read_open(reader, path, contract, typestore)
+        return _read_open(reader, path, contract, typestore, header_stamps)
     finally:
         reader.close()
 
 
-def _read_open(reader, path: Path, contract: Contract, typestore) -> BagContents:
+def _read_open(reader, path: Path, contract: Contract, typestore,
+               header_stamps: bool = True) -> BagContents:
     wanted = _extractors(contract)
     by_topic: Dict[str, list] = {}
     for conn in reader.connections:
@@ -142,6 +145,9 @@ def _read_open(reader, path: Path, contract: Contract, typestore) -> BagContents
         for conn, stamp, raw in reader.messages(connections=conns):
             topic = conn.topic
             msg = typestore.deserialize_cdr(raw, conn.msgtype)
+            header = getattr(msg, 'header', None) if header_stamps else None
+            if header is not None and (header.stamp.sec or header.stamp.nanosec):
+                stamp = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
             for key, _, fn in wanted[topic]:
                 values[key].append(fn(msg))
                 times[key].append(stamp)

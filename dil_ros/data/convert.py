@@ -27,6 +27,7 @@ class ConvertOptions:
     trim_idle: bool = False
     idle_tolerance: float = 1e-4
     task: str = ''
+    header_stamps: bool = True
 
 
 @dataclass
@@ -70,7 +71,7 @@ class ConvertReport:
 def bag_to_episode(path: Path, contract: Contract,
                    options: ConvertOptions = ConvertOptions()) -> Tuple[Episode, List[str], int]:
     """``(episode, warnings, message_count)`` for one bag; BagError when it cannot convert."""
-    contents = read_bag(path, contract)
+    contents = read_bag(path, contract, header_stamps=options.header_stamps)
     series = contents.series
     t0, at = grid({k: s.times_ns for k, s in series.items()}, contract.rate_hz)
     if len(at) < 2:

@@ -1,75 +1,119 @@
-"""Nodes composed in one process on a MultiThreadedExecutor, plus a small client to drive them.
+"""Nodes started as processes (as `ros2 launch` would), and a client node that drives them.
 
-This is composition, not a launch system: the nodes are the same classes `ros2 launch` starts
-(launch/sim_demo.launch.py, launch/policy.launch.py); here they share one process so the demo can run
-where `launch` is not installed.
+Each node runs as its own process (`python -m dil_ros.nodes.<node> --ros-args -p ...`), so the sim, the
+expert, the recorder and the policy do not share one interpreter lock; this process only calls services
+and listens. It is not a launch system: launch/sim_demo.launch.py and launch/policy.launch.py start the
+same nodes with `ros2 launch` where launch is installed.
 """
 import json
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
 import threading
 from typing import Any, Dict, List, Optional
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
-from rclpy.node import Node
-from rclpy.parameter import Parameter
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import String
 
 from dil_ros.errors import DilRosError
 
 LATCHED = QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+START_TIMEOUT_S = 60.0
 
 
 class DemoError(DilRosError):
-    """A demo phase could not complete (a service did not answer, an episode never ended)."""
+    """A demo phase could not complete (a node died, a service did not answer, ...)."""
 
 
-def overrides(**values: Any) -> List[Parameter]:
-    """Parameter overrides for a node constructor: ``Node(..., parameter_overrides=overrides(a=1))``."""
-    return [Parameter(k, value=v) for k, v in values.items()]
+def ros_value(value: Any) -> str:
+    """A Python value as a `--ros-args -p name:=value` literal."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, str):
+        return json.dumps(value) if value == '' or ' ' in value else value
+    return repr(value)
+
+
+class NodeProcess:
+    """One node as a child process, its output in ``log_path``."""
+
+    def __init__(self, module: str, params: Dict[str, Any], log_path: Path):
+        self.module, self.log_path = module, Path(log_path)
+        cmd = [sys.executable, '-m', f'dil_ros.nodes.{module}', '--ros-args']
+        for name, value in params.items():
+            cmd += ['-p', f'{name}:={ros_value(value)}']
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=os.environ.copy())
+
+    def check(self) -> None:
+        if self.proc.poll() is not None:
+            tail = self.log_path.read_text().strip().splitlines()[-5:]
+            raise DemoError(f'{self.module} exited with code {self.proc.returncode} '
+                            f'(log: {self.log_path}):\n  ' + '\n  '.join(tail))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
 
 
 class Harness:
-    """Spins the given nodes plus a client node in a background thread."""
+    """Starts node processes; a client node in this process calls their services and listens."""
 
-    def __init__(self, threads: int = 4):
+    def __init__(self, log_dir: Path):
+        self.log_dir = Path(log_dir)
         self.client = rclpy.create_node('dil_ros_demo')
-        self.executor = MultiThreadedExecutor(num_threads=threads)
+        self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.client)
-        self.nodes: List[Node] = []
+        self.processes: List[NodeProcess] = []
         self.results: Dict[int, Dict[str, Any]] = {}
-        self._results_changed = threading.Condition()
+        self._changed = threading.Condition()
         self.client.create_subscription(String, '/task/episode_result', self._on_result, LATCHED)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()
 
-    def add(self, *nodes: Node) -> None:
-        for node in nodes:
-            self.nodes.append(node)
-            self.executor.add_node(node)
-
-    def remove(self, *nodes: Node) -> None:
-        for node in nodes:
-            self.executor.remove_node(node)
-            self.nodes.remove(node)
-            node.destroy_node()
+    def start(self, module: str, **params: Any) -> NodeProcess:
+        process = NodeProcess(module, params, self.log_dir / f'{module}.log')
+        self.processes.append(process)
+        return process
 
     def close(self) -> None:
-        for node in list(self.nodes):
-            self.remove(node)
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
         self.executor.shutdown(timeout_sec=2.0)
         self.client.destroy_node()
 
+    def check(self) -> None:
+        for process in self.processes:
+            process.check()
+
     def call(self, srv_type, name: str, request=None, timeout: float = 10.0):
-        """Call a service and wait for its answer; a DemoError if it does not come."""
+        """Call a service and wait for its answer (a DemoError if it never comes)."""
         cli = self.client.create_client(srv_type, name)
         try:
-            if not cli.wait_for_service(timeout_sec=timeout):
-                raise DemoError(f'service {name} not available after {timeout:.0f} s')
+            waited = 0.0
+            while not cli.wait_for_service(timeout_sec=0.5):
+                self.check()
+                waited += 0.5
+                if waited > max(timeout, START_TIMEOUT_S):
+                    raise DemoError(f'service {name} not available after {waited:.0f} s')
             future = cli.call_async(request if request is not None else srv_type.Request())
             done = threading.Event()
             future.add_done_callback(lambda _: done.set())
             if not done.wait(timeout):
+                self.check()
                 raise DemoError(f'service {name} did not answer within {timeout:.0f} s')
             return future.result()
         finally:
@@ -77,24 +121,33 @@ class Harness:
 
     def _on_result(self, msg: String) -> None:
         result = json.loads(msg.data)
-        with self._results_changed:
+        with self._changed:
             self.results[int(result['episode'])] = result
-            self._results_changed.notify_all()
+            self._changed.notify_all()
 
     def wait_result(self, episode: int, timeout: float) -> Dict[str, Any]:
         """Block until the sim publishes the result of ``episode``."""
-        with self._results_changed:
-            if not self._results_changed.wait_for(lambda: episode in self.results, timeout):
-                raise DemoError(f'episode {episode}: no /task/episode_result within '
-                                f'{timeout:.0f} s (wall)')
+        waited = 0.0
+        with self._changed:
+            while episode not in self.results:
+                self._changed.wait(0.5)
+                waited += 0.5
+                self.check()
+                if waited > timeout:
+                    raise DemoError(f'episode {episode}: no /task/episode_result within '
+                                    f'{timeout:.0f} s (wall)')
             return self.results[episode]
 
 
-def reset_sim(harness: Harness, seed: Optional[int] = None, sim=None) -> Dict[str, Any]:
-    """Start a sim episode over ~/reset (optionally with a seed) and return its info."""
+def reset_sim(harness: Harness, seed: Optional[int] = None) -> Dict[str, Any]:
+    """Start a sim episode over /sim_node/reset (optionally setting its seed first)."""
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
     from std_srvs.srv import Trigger
     if seed is not None:
-        sim.set_parameters([Parameter('seed', value=int(seed))])
+        value = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=int(seed))
+        harness.call(SetParameters, '/sim_node/set_parameters',
+                     SetParameters.Request(parameters=[Parameter(name='seed', value=value)]))
     reply = harness.call(Trigger, '/sim_node/reset')
     if not reply.success:
         raise DemoError(f'/sim_node/reset failed: {reply.message}')

@@ -1,55 +1,48 @@
 """Phase 1: the scripted expert drives the MuJoCo sim while recorder_node stores one bag per episode."""
 from pathlib import Path
-from typing import Dict, List
+import time
+from typing import Dict
 
 from std_srvs.srv import Trigger
 from tqdm import tqdm
 
-from dil_ros.demo.harness import DemoError, Harness, overrides, reset_sim
+from dil_ros.demo.harness import DemoError, Harness, reset_sim
 
-# Wall-clock allowance per episode: the sim's time limit is a few sim seconds and the sim runs at
-# least in real time, so this only trips when something is broken.
+# Wall-clock allowance per episode; the sim's limit is a few sim seconds, so this only trips when
+# something is broken.
 EPISODE_TIMEOUT_S = 60.0
+SETTLE_S = 0.2  # let the expert see an episode end before the next reset
 
 
-def record_demonstrations(out_dir: Path, contract_path: str, episodes: int, seed: int,
-                          real_time_factor: float) -> Dict[str, object]:
-    """Record ``episodes`` expert episodes into ``out_dir`` (a recorder session folder)."""
-    from dil_ros.nodes.expert_node import ExpertNode
-    from dil_ros.nodes.recorder_node import RecorderNode
-    from dil_ros.nodes.sim_node import SimNode
-
-    harness = Harness()
-    sim = SimNode(real_time_factor=real_time_factor, seed=seed, auto_reset=False)
-    expert = ExpertNode(use_sim_time=True, seed=seed)
-    recorder = RecorderNode(parameter_overrides=overrides(
-        contract=str(contract_path), output_dir=str(out_dir), use_sim_time=True,
-        task='reach the goal around the pillar', robot='dil_ros MuJoCo arm',
-        operator='scripted expert'))
-    harness.add(sim, expert, recorder)
-    kept: List[int] = []
-    failed: List[int] = []
+def record_demonstrations(session: Path, contract_path: str, episodes: int, seed: int,
+                          real_time_factor: float, log_dir: Path) -> Dict[str, object]:
+    """Record ``episodes`` expert episodes into ``session`` (a recorder session folder)."""
+    harness = Harness(log_dir)
+    kept = failed = 0
     try:
+        harness.start('sim_node', real_time_factor=real_time_factor, seed=seed, auto_reset=False)
+        harness.start('expert_node', use_sim_time=True, seed=seed)
+        harness.start('recorder_node', contract=str(contract_path), output_dir=str(session),
+                      use_sim_time=True, task='reach the goal around the pillar',
+                      robot='dil_ros MuJoCo arm', operator='scripted expert')
         bar = tqdm(range(episodes), desc='record demonstrations', unit='ep')
         for _ in bar:
             info = reset_sim(harness)
-            reply = harness.call(Trigger, '/recorder_node/start')
+            reply = harness.call(Trigger, '/recorder_node/start', timeout=60.0)
             if not reply.success:
-                raise DemoError(f'recorder_node/start: {reply.message}')
+                raise DemoError(f'/recorder_node/start: {reply.message}')
             result = harness.wait_result(info['episode'], EPISODE_TIMEOUT_S)
             if result['success']:
                 reply = harness.call(Trigger, '/recorder_node/stop')
-                (kept if reply.success else failed).append(info['episode'])
+                kept += reply.success
                 if not reply.success:
                     bar.write(f'episode {info["episode"]}: not kept: {reply.message}')
             else:
                 harness.call(Trigger, '/recorder_node/discard')
-                failed.append(info['episode'])
-            bar.set_postfix(kept=len(kept), failed=len(failed))
-        sides = list(expert.sides)
+                failed += 1
+            bar.set_postfix(kept=kept, failed=failed)
+            time.sleep(SETTLE_S)
     finally:
-        recorder.close()
         harness.close()
-    return {'session': str(out_dir), 'kept': len(kept), 'failed': len(failed),
-            'expert_success_rate': len(kept) / max(1, episodes),
-            'sides': {s: sides.count(s) for s in sorted(set(sides))}}
+    return {'session': str(session), 'kept': kept, 'failed': failed,
+            'expert_success_rate': kept / max(1, kept + failed)}

@@ -135,6 +135,8 @@ def train(req: TrainRequest) -> TrainResult:
                          '(fingerprint mismatch)')
     config = reconcile_timeline(config, contract)
     total = int(req.steps or config.train.steps)
+    # The run's config records its real length, so a resume keeps the same lr schedule.
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=total))
     cfg_t, pcfg = config.train, config.policy
     if cfg_t.batch_size % info.world_size:
         raise TrainError(f'{config.source}: train.batch_size: {cfg_t.batch_size} is not '

@@ -226,3 +226,21 @@ def test_cli_exit_codes(tmp_path, bags, arm, contract_path, bad_bags, capsys):
     rc = main(['convert', str(bad_bags['empty']), str(bad_bags['no_metadata']), '--contract',
                str(contract_path), '--out', str(tmp_path / 'ds2'), '--quiet'])
     assert rc == 1 and not (tmp_path / 'ds2').exists()
+
+
+def test_header_stamps_preferred_over_receive_time(tmp_path, bags, arm, contract):
+    """A recorder that receives late (sim bursts, busy machine) does not shift stamped topics."""
+    rng = np.random.default_rng(0)
+    late = []
+    for topic, msgtype, t_ns, msg in arm.messages():
+        if topic == '/joint_states':
+            t_ns += int(rng.uniform(0.0, 0.04) * 1e9)  # received up to 40 ms late
+        late.append((topic, msgtype, t_ns, msg))
+    late.sort(key=lambda m: m[2])
+    bag = bags.write(tmp_path / 'bag', late)
+    ep, _, _ = bag_to_episode(bag, contract)
+    np.testing.assert_allclose(ep.observations['observation.state'], arm.ramp(ep.timestamps),
+                               atol=1e-5)
+    by_receipt, _, _ = bag_to_episode(bag, contract, ConvertOptions(header_stamps=False))
+    assert not np.allclose(by_receipt.observations['observation.state'],
+                           arm.ramp(by_receipt.timestamps), atol=1e-5)

@@ -67,3 +67,11 @@ def test_mixed_precision_runs(tmp_path, bimodal_dataset, contract_2d, train_requ
     result = train(train_request(bimodal_dataset, tmp_path / 'amp', contract_2d, steps=2,
                                  amp=True, device='cpu'))
     assert result.step == 2 and result.final_loss == result.final_loss   # finite, not NaN
+
+
+def test_resume_keeps_the_steps_given_on_the_command_line(tmp_path, bimodal_dataset, contract_2d,
+                                                          train_request):
+    run = tmp_path / 'run'
+    train(train_request(bimodal_dataset, run, contract_2d, steps=4, stop_at=2))
+    resumed = train(train_request(bimodal_dataset, run, contract_2d, steps=None, resume=True))
+    assert resumed.step == 4

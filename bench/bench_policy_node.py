@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""policy_node timing against a fake robot over DDS on localhost (one process, real node code).
+
+1. Latency/jitter run: the default small diffusion network (untrained DiffusionPolicy, down_dims
+   64/128/256, DDIM-10; latency is what matters) commanding at 100 Hz: observation stamp -> first command
+   using it (p50/p99), control-loop period jitter |period - 10 ms| (p50/p99) while inference runs, largest
+   gap between commands (all, and across chunk hand-overs). The fake robot runs in its own process.
+2. Hand-over run per mode: a ramp policy (moves 0.2 rad/s from the observed state) on an arm whose
+   joint states lag its commands by --lag seconds. Each new chunk then starts behind the command: 'none'
+   yanks backward; crossfade/ensemble blend from the commanded position. Largest position step between
+   consecutive commands inside hand-over windows vs inside chunks.
+
+    .venv/bin/python bench/bench_policy_node.py [--seconds 6] [--lag 0.15] [--json out.json]
+"""
+
+import argparse
+from collections import deque
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+os.environ.setdefault('ROS_DOMAIN_ID', str(os.getpid() % 100 + 100))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from dil_ros.data.contract import resolve_contract  # noqa: E402
+from dil_ros.policy.export import export_policy  # noqa: E402
+
+
+class RampPolicy(nn.Module):
+    """actions[i] = newest state + velocity * (i - (To - 1)) * dt: a steady move from the observation."""
+
+    def __init__(self, horizon: int, n_obs_steps: int, step: float):
+        super().__init__()
+        self.horizon, self.n_obs_steps, self.step = horizon, n_obs_steps, step
+
+    def forward(self, obs: Dict[str, torch.Tensor],
+                noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        state = obs['observation.state'][:, -1, :]
+        i = torch.arange(self.horizon, dtype=state.dtype) - (self.n_obs_steps - 1)
+        return state.unsqueeze(1) + self.step * i.view(1, -1, 1)
+
+
+def build_artifacts(contract, folder: Path) -> Dict[str, str]:
+    from dil_ros.policy.config import PolicyConfig
+    from dil_ros.policy.diffusion_policy import DiffusionPolicy
+    from dil_ros.policy.export import diffusion_metadata
+    torch.manual_seed(0)
+    config = PolicyConfig(n_obs_steps=contract.n_obs_steps, horizon=contract.horizon,
+                          n_action_steps=contract.n_action_steps, down_dims=(64, 128, 256))
+    dims = {**contract.obs_dims, 'action': contract.action_dim}
+    stats = {k: {'min': [-1.0] * d, 'max': [1.0] * d} for k, d in dims.items()}
+    policy = DiffusionPolicy(config, contract.obs_dims, contract.action_dim, stats)
+    small = export_policy(policy, folder / 'small.ts',
+                          diffusion_metadata(policy, contract, 'untrained'))
+    meta = {'kind': 'regression', 'contract': contract.to_mapping(),
+            'n_obs_steps': contract.n_obs_steps, 'horizon': contract.horizon,
+            'n_action_steps': contract.n_action_steps, 'obs_dims': contract.obs_dims,
+            'action_dim': contract.action_dim, 'num_inference_steps': 1,
+            'data_fingerprint': 'bench'}
+    ramp = export_policy(RampPolicy(contract.horizon, contract.n_obs_steps, 0.02),
+                         folder / 'ramp.ts', meta)
+    return {'small': str(small), 'ramp': str(ramp)}
+
+
+def fake_robot(lag_s: float) -> None:
+    """Publishes /joint_states at 100 Hz: the commands it received ``lag_s`` ago (an arm that lags)."""
+    import rclpy
+    from geometry_msgs.msg import Point
+    from rclpy.executors import ExternalShutdownException
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    rclpy.init()
+    robot = rclpy.create_node('bench_fake_robot')
+    joints = ['shoulder_pan', 'shoulder_lift', 'elbow']
+    start = np.array([0.0, -0.3, 0.3])
+    sent = deque()    # (wall, command) as received
+    js = robot.create_publisher(JointState, '/joint_states', 10)
+    goal = robot.create_publisher(Point, '/task/goal', 10)
+
+    def publish_state():
+        now = time.perf_counter()
+        q = start
+        while len(sent) > 1 and sent[1][0] <= now - lag_s:
+            sent.popleft()
+        if sent and sent[0][0] <= now - lag_s:
+            q = sent[0][1]
+        msg = JointState(name=joints, position=[float(x) for x in q])
+        msg.header.stamp = robot.get_clock().now().to_msg()
+        js.publish(msg)
+        goal.publish(Point(x=0.3, y=0.0, z=0.2))
+
+    robot.create_subscription(Float64MultiArray, '/arm_controller/commands',
+                              lambda m: sent.append((time.perf_counter(), np.array(m.data))), 10)
+    robot.create_timer(0.01, publish_state)
+    try:
+        rclpy.spin(robot)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        robot.destroy_node()
+        rclpy.try_shutdown()
+
+
+def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: float = 0.0):
+    """One node + fake robot for ``seconds``; returns what the node did, timed on the wall clock."""
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from rclpy.parameter import Parameter
+
+    from dil_ros.nodes.policy_node import PolicyNode
+
+    params = {'policy_path': policy_path, 'start_enabled': True, 'handover': handover}
+    node = PolicyNode(parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    robot = subprocess.Popen([sys.executable, __file__, '--robot', '--lag', str(lag_s)])
+    ticks, commands, chunk_events = [], [], []
+    executor = MultiThreadedExecutor(num_threads=4)
+    executor.add_node(node)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, 'configure failed'
+    ctl = node._ctl
+    tick_fn, publish_fn = ctl.tick, node._publish
+
+    def tick(now):
+        ticks.append(time.perf_counter())
+        result = tick_fn(now)
+        if result.new_chunk:
+            chunk_events.append((time.perf_counter(), now - ctl.scheduler.newest.t0))
+        return result
+
+    def publish(result):
+        publish_fn(result)
+        if result.command is not None and ctl.active:
+            commands.append((time.perf_counter(), result.command.copy(), result.new_chunk))
+
+    ctl.tick, node._publish = tick, publish
+    node.trigger_activate()
+    time.sleep(seconds)
+    status = ctl.status(node.now())[2]
+    node.trigger_shutdown()
+    executor.shutdown(timeout_sec=2.0)
+    thread.join(2.0)
+    node.destroy_node()
+    robot.send_signal(signal.SIGINT)
+    robot.wait(5)
+    return {'ticks': np.array(ticks), 'commands': commands, 'chunks': chunk_events,
+            'status': status, 'fade_s': ctl.scheduler.fade_s, 'period': ctl.period}
+
+
+def pct(x, q):
+    return float(np.percentile(x, q)) if len(x) else float('nan')
+
+
+def timing_figures(r) -> Dict[str, float]:
+    periods = np.diff(r['ticks'][5:])
+    jitter = np.abs(periods - r['period']) * 1e3
+    t_cmd = np.array([t for t, _, _ in r['commands']])
+    gaps = np.diff(t_cmd) * 1e3
+    arrivals = [t for t, _ in r['chunks']]
+    handover_gaps = [gaps[i] for i in range(len(gaps))
+                     if any(t_cmd[i] <= a <= t_cmd[i + 1] + r['period'] for a in arrivals)]
+    obs_to_cmd = np.array([age for _, age in r['chunks']]) * 1e3
+    return {
+        'chunks': len(arrivals),
+        'obs_to_command_p50_ms': pct(obs_to_cmd, 50), 'obs_to_command_p99_ms': pct(obs_to_cmd, 99),
+        'loop_jitter_p50_ms': pct(jitter, 50), 'loop_jitter_p99_ms': pct(jitter, 99),
+        'loop_jitter_max_ms': float(jitter.max()) if len(jitter) else float('nan'),
+        'max_command_gap_ms': float(gaps.max()) if len(gaps) else float('nan'),
+        'max_gap_at_handover_ms': float(max(handover_gaps)) if handover_gaps else float('nan'),
+        'inference_p50_ms': float(r['status']['inference latency p50 [ms]']),
+        'inference_p99_ms': float(r['status']['inference latency p99 [ms]']),
+        'dropped_actions': int(r['status']['dropped actions']),
+        'loop_overruns': int(r['status']['loop overruns']),
+    }
+
+
+def step_figures(r) -> Dict[str, float]:
+    """Largest |step| between consecutive commands: within hand-over windows vs inside chunks."""
+    t = np.array([c[0] for c in r['commands']])
+    q = np.stack([c[1] for c in r['commands']])
+    flags = np.array([c[2] for c in r['commands']])
+    first = np.argmax(flags)                              # first chunk: starts from the hold
+    arrivals = t[flags][1:]                               # hand-overs between chunks
+    steps = np.abs(np.diff(q, axis=0)).max(axis=1)
+    window = max(r['fade_s'], 2 * r['period'])
+    in_handover = np.array([np.any((ti >= arrivals - 1e-6) & (ti < arrivals + window))
+                            for ti in t[1:]])
+    body = np.arange(1, len(t)) > first + int(window / r['period']) + 1
+    backward = np.diff(q[first:, 0])                      # the ramp moves forward (+) in joint 0
+    return {
+        'handovers': len(arrivals),
+        'max_step_handover_rad': float(steps[in_handover & body].max()),
+        'max_step_in_chunk_rad': float(steps[~in_handover & body].max()),
+        'most_backward_step_rad': float(min(backward.min(), 0.0)),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seconds', type=float, default=6.0, help='per run')
+    parser.add_argument('--lag', type=float, default=0.15, help='arm lag behind its command [s]')
+    parser.add_argument('--json', type=Path, help='write the figures here')
+    parser.add_argument('--robot', action='store_true', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.robot:
+        fake_robot(args.lag)
+        return 0
+    import rclpy
+    contract = resolve_contract(None)
+    rclpy.init()
+    out = {'cpu_count': os.cpu_count(), 'torch_threads': 1}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = build_artifacts(contract, Path(tmp))
+            r = run(paths['small'], args.seconds)
+            out['small_diffusion_100hz'] = timing_figures(r)
+            for handover in ('none', 'crossfade', 'ensemble'):
+                r = run(paths['ramp'], args.seconds, handover=handover, lag_s=args.lag)
+                out[f'lagging_arm_{handover}'] = {**step_figures(r), **{
+                    k: v for k, v in timing_figures(r).items() if 'gap' in k or 'jitter' in k}}
+    finally:
+        rclpy.try_shutdown()
+    for name, figures in out.items():
+        if isinstance(figures, dict):
+            print(f'{name}:')
+            for k, v in figures.items():
+                print(f'  {k:28s} {v:10.4f}' if isinstance(v, float) else f'  {k:28s} {v:>10}')
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
