@@ -10,6 +10,8 @@ load on a shared machine hits them alike; each also reports its max abs differen
   FiLM recomputed each step), as upstream diffusion_policy samples.
 - script: torch.jit.script, not frozen.
 - policy.ts: the exported file (scripted + frozen) loaded with load_artifact.
+- aoti (--aoti): torch.export + AOTInductor package of the same module (a C++ compiler and
+  minutes of compile time per net); a candidate 'faster form' for the node, not policy.ts.
 
     .venv/bin/python bench/bench_policy.py --runs 50 [--json out.json]
 """
@@ -53,6 +55,16 @@ def upstream_loop(policy: DiffusionPolicy) -> Callable:
     return run
 
 
+def aoti_variant(policy: DiffusionPolicy, obs, noise, workdir: Path) -> Callable:
+    start = time.perf_counter()
+    with torch.no_grad():
+        program = torch.export.export(policy, (obs, noise))
+    package = torch._inductor.aoti_compile_and_package(
+        program, package_path=str(workdir / 'policy_aoti.pt2'))
+    print(f'AOTInductor export + compile: {time.perf_counter() - start:.0f} s', file=sys.stderr)
+    return torch._inductor.aoti_load_package(package)
+
+
 def variants(policy: DiffusionPolicy, contract, workdir: Path,
              optimize: bool) -> Dict[str, Callable]:
     path = export_policy(policy, workdir / 'policy.ts',
@@ -70,6 +82,7 @@ def variants(policy: DiffusionPolicy, contract, workdir: Path,
 
 def measure(fns: Dict[str, Callable], obs, noise, runs: int, warmup: int) -> Dict[str, dict]:
     times: Dict[str, List[float]] = {name: [] for name in fns}
+    cpu: Dict[str, List[float]] = {name: [] for name in fns}
     with torch.inference_mode():
         ref = fns['eager'](obs, noise)
         errors = {name: float((fn(obs, noise) - ref).abs().max()) for name, fn in fns.items()}
@@ -78,22 +91,27 @@ def measure(fns: Dict[str, Callable], obs, noise, runs: int, warmup: int) -> Dic
                 fn(obs, noise)
         for _ in range(runs):
             for name, fn in fns.items():
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 fn(obs, noise)
+                cpu[name].append((time.process_time() - start_cpu) * 1e3)
                 times[name].append((time.perf_counter() - start) * 1e3)
     return {name: {'median_ms': float(np.median(t)), 'p99_ms': float(np.percentile(t, 99)),
+                   'cpu_median_ms': float(np.median(cpu[name])),
+                   'cpu_p99_ms': float(np.percentile(cpu[name], 99)),
                    'max_abs_err_vs_eager': errors[name]} for name, t in times.items()}
 
 
-def table(results: Dict[str, Dict[str, dict]]) -> str:
+def table(results: Dict[str, Dict[str, dict]], prefix: str = '') -> str:
+    """Markdown: median / p99 per variant, then each variant's median speed-up over eager."""
     names = list(next(iter(results.values())))
     head = ['net'] + [f'{n} median / p99 (ms)' for n in names] + \
-        [f'{n} speed-up (median)' for n in names if n != 'eager']
+        [f'{n} vs eager' for n in names if n != 'eager']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    med, p99 = prefix + 'median_ms', prefix + 'p99_ms'
     for net, res in results.items():
-        eager = res['eager']['median_ms']
-        cells = [net] + [f"{res[n]['median_ms']:.1f} / {res[n]['p99_ms']:.1f}" for n in names]
-        cells += [f"{eager / res[n]['median_ms']:.2f}x" for n in names if n != 'eager']
+        eager = res['eager'][med]
+        cells = [net] + [f'{res[n][med]:.1f} / {res[n][p99]:.1f}' for n in names]
+        cells += [f'{eager / res[n][med]:.2f}x' for n in names if n != 'eager']
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -107,6 +125,8 @@ def main(argv=None) -> int:
     parser.add_argument('--nets', default='small,large', help=f'comma list of {sorted(NETS)}')
     parser.add_argument('--optimize-for-inference', action='store_true',
                         help='also time torch.jit.optimize_for_inference on policy.ts')
+    parser.add_argument('--aoti', action='store_true',
+                        help='also time an AOTInductor build (compiles for minutes per net)')
     parser.add_argument('--json', type=Path, help='also write the results here')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -119,14 +139,19 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for net in args.nets.split(','):
             dims = NETS[net]
-            fns = variants(build(dims, args.steps, contract), contract, Path(tmp),
-                           args.optimize_for_inference)
+            policy = build(dims, args.steps, contract)
+            fns = variants(policy, contract, Path(tmp), args.optimize_for_inference)
+            if args.aoti:
+                fns['aoti'] = aoti_variant(policy, obs, noise, Path(tmp))
             label = f'{net} {list(dims)} DDIM-{args.steps}'
             results[label] = measure(fns, obs, noise, args.runs, args.warmup)
             print(f'{label}: done', file=sys.stderr)
     print(f'torch {torch.__version__}, {args.threads} thread(s), batch 1, {args.runs} runs '
           f'(round-robin)\n')
+    print('Wall clock:\n')
     print(table(results))
+    print('\nCPU time of this process (less sensitive to other load on a shared machine):\n')
+    print(table(results, 'cpu_'))
     print('\nmax abs difference from eager: ' + ', '.join(
         f'{net} {name} {r["max_abs_err_vs_eager"]:.1e}'
         for net, res in results.items() for name, r in res.items() if name != 'eager'))

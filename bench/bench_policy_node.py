@@ -2,13 +2,14 @@
 """policy_node timing against a fake robot over DDS on localhost (one process, real node code).
 
 1. Latency/jitter run: the default small diffusion network (untrained DiffusionPolicy, down_dims
-   64/128/256, DDIM-10; latency is what matters) commanding at 100 Hz: observation stamp -> first command
-   using it (p50/p99), control-loop period jitter |period - 10 ms| (p50/p99) while inference runs, largest
-   gap between commands (all, and across chunk hand-overs). The fake robot runs in its own process.
+   64/128/256, DDIM-10; latency is what matters) commanding at 100 Hz: observation stamp ->
+   first command using it (p50/p99), control-loop period jitter |period - 10 ms| (p50/p99) while
+   inference runs, largest gap between commands (all, and across chunk hand-overs). The fake
+   robot runs in its own process.
 2. Hand-over run per mode: a ramp policy (moves 0.2 rad/s from the observed state) on an arm whose
-   joint states lag its commands by --lag seconds. Each new chunk then starts behind the command: 'none'
-   yanks backward; crossfade/ensemble blend from the commanded position. Largest position step between
-   consecutive commands inside hand-over windows vs inside chunks.
+   joint states lag its commands by --lag seconds. Each new chunk then starts behind the command:
+   'none' yanks backward; crossfade/ensemble blend from the commanded position. Largest position
+   step between consecutive commands inside hand-over windows vs inside chunks.
 
     .venv/bin/python bench/bench_policy_node.py [--seconds 6] [--lag 0.15] [--json out.json]
 """
@@ -38,7 +39,7 @@ from dil_ros.policy.export import export_policy  # noqa: E402
 
 
 class RampPolicy(nn.Module):
-    """actions[i] = newest state + velocity * (i - (To - 1)) * dt: a steady move from the observation."""
+    """actions[i] = newest state + step * (i - (To - 1)): a steady move from the observation."""
 
     def __init__(self, horizon: int, n_obs_steps: int, step: float):
         super().__init__()
@@ -74,7 +75,7 @@ def build_artifacts(contract, folder: Path) -> Dict[str, str]:
 
 
 def fake_robot(lag_s: float) -> None:
-    """Publishes /joint_states at 100 Hz: the commands it received ``lag_s`` ago (an arm that lags)."""
+    """Publishes /joint_states at 100 Hz: the command received ``lag_s`` ago (a lagging arm)."""
     import rclpy
     from geometry_msgs.msg import Point
     from rclpy.executors import ExternalShutdownException
@@ -114,7 +115,7 @@ def fake_robot(lag_s: float) -> None:
 
 
 def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: float = 0.0):
-    """One node + fake robot for ``seconds``; returns what the node did, timed on the wall clock."""
+    """One node + fake robot for ``seconds``; what the node did, timed on the wall clock."""
     from rclpy.executors import MultiThreadedExecutor
     from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.parameter import Parameter
@@ -147,6 +148,9 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
 
     ctl.tick, node._publish = tick, publish
     node.trigger_activate()
+    end = time.perf_counter() + 30.0
+    while not chunk_events and time.perf_counter() < end:   # robot process up, first chunk in
+        time.sleep(0.05)
     time.sleep(seconds)
     status = ctl.status(node.now())[2]
     node.trigger_shutdown()
@@ -186,6 +190,10 @@ def timing_figures(r) -> Dict[str, float]:
     }
 
 
+def _max(x) -> float:
+    return float(np.max(x)) if len(x) else float('nan')
+
+
 def step_figures(r) -> Dict[str, float]:
     """Largest |step| between consecutive commands: within hand-over windows vs inside chunks."""
     t = np.array([c[0] for c in r['commands']])
@@ -194,6 +202,7 @@ def step_figures(r) -> Dict[str, float]:
     first = np.argmax(flags)                              # first chunk: starts from the hold
     arrivals = t[flags][1:]                               # hand-overs between chunks
     steps = np.abs(np.diff(q, axis=0)).max(axis=1)
+    speeds = steps / np.maximum(np.diff(t), 1e-4)         # step per elapsed time: immune to jitter
     window = max(r['fade_s'], 2 * r['period'])
     in_handover = np.array([np.any((ti >= arrivals - 1e-6) & (ti < arrivals + window))
                             for ti in t[1:]])
@@ -201,8 +210,10 @@ def step_figures(r) -> Dict[str, float]:
     backward = np.diff(q[first:, 0])                      # the ramp moves forward (+) in joint 0
     return {
         'handovers': len(arrivals),
-        'max_step_handover_rad': float(steps[in_handover & body].max()),
-        'max_step_in_chunk_rad': float(steps[~in_handover & body].max()),
+        'max_step_handover_rad': _max(steps[in_handover & body]),
+        'max_step_in_chunk_rad': _max(steps[~in_handover & body]),
+        'max_speed_handover_rad_s': _max(speeds[in_handover & body]),
+        'max_speed_in_chunk_rad_s': _max(speeds[~in_handover & body]),
         'most_backward_step_rad': float(min(backward.min(), 0.0)),
     }
 

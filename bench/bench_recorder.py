@@ -1,10 +1,14 @@
-"""Recorder throughput: can recorder_node store 5 JointState topics x 1 kHz + a 640x480 image at 30 Hz?
+"""Recorder throughput: can recorder_node store 5 JointState topics x 1 kHz + a 640x480 image at 30
+Hz?
 
-Three processes: the recorder node (``python -m dil_ros.nodes.recorder_node``), a publisher process (this file
-with ``--publish``) and this driver, which starts/stops the episode over the recorder's services and compares
+Three processes: the recorder node (``python -m dil_ros.nodes.recorder_node``), a publisher process
+(this file
+with ``--publish``) and this driver, which starts/stops the episode over the recorder's services
+and compares
 published with stored counts (from the session index) per topic::
 
-    .venv/bin/python bench/bench_recorder.py [--duration 10] [--rate 1000] [--topics 5] [--image-rate 30]
+    .venv/bin/python bench/bench_recorder.py [--duration 10] [--rate 1000] [--topics 5]
+    [--image-rate 30]
 """
 import argparse
 import json
@@ -37,11 +41,12 @@ def publish(args):
     node = rclpy.create_node('bench_publisher')
     names = [f'joint_{j}' for j in range(7)]
     pubs = {t: node.create_publisher(JointState if ty == JS else Image, t,
-                                     QoSProfile(depth=1000 if ty == JS else 100))
+                                     QoSProfile(depth=args.depth if ty == JS else 100))
             for t, ty in topics(args).items()}
     deadline = time.time() + 20
     while time.time() < deadline and not all(p.get_subscription_count() for p in pubs.values()):
         time.sleep(0.05)
+    time.sleep(1.0)  # matched here does not mean matched there: let discovery settle both ways
     image = Image(height=args.height, width=args.width, encoding='rgb8', step=3 * args.width,
                   data=bytes(3 * args.width * args.height))
     js = JointState(name=names, position=[0.0] * 7, velocity=[0.0] * 7, effort=[0.0] * 7)
@@ -74,8 +79,9 @@ def publish(args):
         if sleep > 0:
             time.sleep(sleep)
     elapsed = time.perf_counter() - t0
-    time.sleep(1.0)  # let reliable retransmissions finish before the publisher goes away
-    print(json.dumps({'sent': sent, 'elapsed': elapsed}), flush=True)
+    from rclpy.duration import Duration
+    acked = all(p.wait_for_all_acked(Duration(seconds=10)) for p in pubs.values())
+    print(json.dumps({'sent': sent, 'elapsed': elapsed, 'acked': acked}), flush=True)
     node.destroy_node()
     rclpy.try_shutdown()
 
@@ -92,7 +98,19 @@ def drive(args):
     rec = subprocess.Popen([sys.executable, '-m', 'dil_ros.nodes.recorder_node', '--ros-args',
                             '-p', f'output_dir:={out}', '-p', f'extra_topics:={extra!r}',
                             '-p', f'num_threads:={args.threads}', '-p', 'status_period_s:=0.5',
-                            '-p', f'executor:={args.executor}'])
+                            '-p', f'qos_depth:={args.depth}'])
+    peak_rss = [0]
+
+    def watch_rss():
+        while rec.poll() is None:
+            try:
+                with open(f'/proc/{rec.pid}/status') as f:
+                    rss = [int(x.split()[1]) for x in f if x.startswith('VmRSS')]
+                peak_rss[0] = max(peak_rss[0], rss[0] if rss else 0)
+            except OSError:
+                return
+            time.sleep(0.2)
+    threading.Thread(target=watch_rss, daemon=True).start()
     rclpy.init()
     node = rclpy.create_node('bench_driver')
     status = []
@@ -129,6 +147,9 @@ def drive(args):
             stable = stable + 1 if key == last and cur and cur['queued'] == 0 else 0
             last = key
         print('stop:', call('stop').message, flush=True)
+        with open(f'/proc/{rec.pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
     finally:
         rec.terminate()
         print('recorder exit code', rec.wait(30))
@@ -149,9 +170,31 @@ def drive(args):
     size = sum(f.stat().st_size for f in (out / entry['name']).iterdir()) / 2**20
     print(f'{"total":30s} {total_sent:10d} {total_stored:10d} {total_sent - total_stored:8d} '
           f'{total_stored / elapsed:9.1f}')
-    print(f'\n{elapsed:.1f} s, loss {loss:.3f} %, bag {size:.0f} MiB ({size / elapsed:.1f} MiB/s), '
-          f'{os.cpu_count()} CPUs; bag: {out / entry["name"]}')
+    print(f'\n{elapsed:.1f} s, loss {loss:.3f} %, bag {size:.0f} MiB '
+          f'({size / elapsed:.1f} MiB/s), '
+          f'{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; recorder: {cpu_s:.1f} CPU-s, '
+          f'peak RSS {peak_rss[0] / 1024:.0f} MiB; '
+          f'bag: {out / entry["name"]}')
+    if total_sent != total_stored:
+        print('missing JointState sequence numbers (first/last 3 per topic):')
+        print(f'  (publisher saw every message acknowledged: {result["acked"]})')
+        for topic, gaps in missing_sequences(out / entry['name'], result['sent']).items():
+            print(f'  {topic}: {len(gaps)} missing {gaps[:3]} .. {gaps[-3:]}')
     return 0 if total_sent == total_stored else 2
+
+
+def missing_sequences(bag, sent):
+    """Which published ticks (position[0]) never made it into the bag, per JointState topic."""
+    from rosbags.rosbag2 import Reader
+    from rosbags.typesys import get_typestore, Stores
+    store = get_typestore(Stores.ROS2_KILTED)
+    seen = {}
+    with Reader(bag) as reader:
+        conns = [c for c in reader.connections if c.msgtype == JS and c.topic.startswith('/bench')]
+        for conn, _, raw in reader.messages(connections=conns):
+            seen.setdefault(conn.topic, set()).add(
+                int(store.deserialize_cdr(raw, JS).position[0]))
+    return {t: sorted(set(range(sent[t])) - seen.get(t, set())) for t in sent if t in seen}
 
 
 def main():
@@ -163,8 +206,8 @@ def main():
     parser.add_argument('--width', type=int, default=640)
     parser.add_argument('--height', type=int, default=480)
     parser.add_argument('--threads', type=int, default=2, help='recorder executor threads')
-    parser.add_argument('--executor', default='multi_threaded', help='or events')
-    parser.add_argument('--output', default='', help='folder for the session (default: a temp dir)')
+    parser.add_argument('--depth', type=int, default=5000, help='QoS history depth (both ends)')
+    parser.add_argument('--output', default='', help='session parent folder (default: temp)')
     parser.add_argument('--publish', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')

@@ -62,12 +62,13 @@ def _stub_torchvision(notes: List[str]) -> None:
                      f'state-only policy never uses it)')
 
 
-def lerobot_policy(down_dims: Sequence[int], steps: int, contract, small: bool):
+def lerobot_policy(ours, contract):
+    """LeRobot's DiffusionPolicy with the network and sampler settings of ``ours``."""
     from lerobot.configs.types import FeatureType, PolicyFeature
     from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
     from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy as LeRobotPolicy
 
-    dims = contract.obs_dims
+    dims, c = contract.obs_dims, ours.config
     config = DiffusionConfig(
         n_obs_steps=contract.n_obs_steps, horizon=contract.horizon,
         n_action_steps=contract.n_action_steps,
@@ -77,11 +78,12 @@ def lerobot_policy(down_dims: Sequence[int], steps: int, contract, small: bool):
                 FeatureType.ENV, (dims['observation.environment_state'],)),
         },
         output_features={'action': PolicyFeature(FeatureType.ACTION, (contract.action_dim,))},
-        down_dims=tuple(down_dims), kernel_size=3 if small else 5, n_groups=8,
-        diffusion_step_embed_dim=16 if small else 128, use_film_scale_modulation=True,
-        noise_scheduler_type='DDIM', num_train_timesteps=100, num_inference_steps=steps,
-        beta_schedule='squaredcos_cap_v2', prediction_type='epsilon', clip_sample=True,
-        device='cpu')
+        down_dims=tuple(c.down_dims), kernel_size=c.kernel_size, n_groups=c.n_groups,
+        diffusion_step_embed_dim=c.diffusion_step_embed_dim,
+        use_film_scale_modulation=c.cond_predict_scale, noise_scheduler_type='DDIM',
+        num_train_timesteps=c.num_train_timesteps, num_inference_steps=c.num_inference_steps,
+        beta_schedule=c.beta_schedule, prediction_type=c.prediction_type,
+        clip_sample=c.clip_sample, clip_sample_range=c.clip_sample_range, device='cpu')
     torch.manual_seed(0)
     return LeRobotPolicy(config).eval()
 
@@ -96,7 +98,7 @@ def compare(nets: Sequence[str], net_dims: Dict[str, Sequence[int]], steps: int,
 
     from dil_ros.accel.aot import AotPolicy, load_aot
     from dil_ros.accel.synthetic import default_contract, synthetic_inputs, synthetic_policy
-    from dil_ros.accel.timing import time_calls
+    from dil_ros.accel.timing import time_round_robin
     from dil_ros.policy.export import script_policy
 
     notes.append(f'lerobot {getattr(lerobot, "__version__", "?")}; LeRobot timed as reset() + '
@@ -107,7 +109,7 @@ def compare(nets: Sequence[str], net_dims: Dict[str, Sequence[int]], steps: int,
         dims = tuple(net_dims[net])
         ours = synthetic_policy(dims, steps).to(device)
         obs, noise = synthetic_inputs(ours, 1, device=device)
-        theirs = lerobot_policy(dims, steps, contract, small=max(dims) <= 64).to(device)
+        theirs = lerobot_policy(ours, contract).to(device)
         batch = {k: v[:, -1] for k, v in obs.items()}  # select_action takes one step [B, D]
 
         def lerobot_call():
@@ -127,13 +129,11 @@ def compare(nets: Sequence[str], net_dims: Dict[str, Sequence[int]], steps: int,
                 notes.append(f'{pt2}: not used ({exc})')
         else:
             notes.append(f'{net}: no policy.pt2 from section a in {pt2.parent}; aot not compared')
-        base = None
-        for name, fn in candidates.items():
-            row = {'net': net, 'down_dims': list(dims), 'impl': name, 'device': str(device)}
-            row.update(time_calls(fn, device, iters, warmup))
-            if base is None:
-                base = row['median_ms']
-            row['speedup_vs_lerobot'] = round(base / row['median_ms'], 2)
+        timed = time_round_robin(candidates, device, iters, warmup)
+        base = timed['lerobot.select_action']['median_ms']
+        for name, stats in timed.items():
+            row = {'net': net, 'down_dims': list(dims), 'impl': name, 'device': str(device),
+                   **stats, 'speedup_vs_lerobot': round(base / stats['median_ms'], 2)}
             rows.append(row)
             print(f'b: {net} {name}: median {row["median_ms"]:.3f} ms', flush=True)
         n_theirs = sum(p.numel() for p in theirs.diffusion.unet.parameters())

@@ -34,10 +34,11 @@ SECTIONS = {
     'd': 'ROS policy-node loop',
     'e': 'recorder throughput',
 }
-# section -> (script, quick args, full args); run as `python script ... --json FILE`.
+# section -> (script, quick args, full args); run as `python script ...` (plus `--json FILE` where
+# the script offers it, else its printed tail is the result).
 EXTERNAL = {
-    'c': ('bench_train.py', ['--quick'], []),
-    'd': ('bench_policy_node.py', ['--quick'], []),
+    'c': ('bench_train.py', ['--steps', '3', '--batch-size', '32'], ['--steps', '10']),
+    'd': ('bench_policy_node.py', ['--seconds', '2'], []),
     'e': ('bench_recorder.py', ['--duration', '3'], []),
 }
 NETS = {'small': (64, 128, 256), 'chi': (256, 512, 1024), 'tiny': (16, 32)}
@@ -123,7 +124,7 @@ def section_a(args) -> Dict[str, Any]:
     from dil_ros.accel.forms import build_form
     from dil_ros.accel.parity import TOLERANCE, action_range, max_abs_error
     from dil_ros.accel.synthetic import synthetic_inputs, synthetic_policy
-    from dil_ros.accel.timing import time_calls
+    from dil_ros.accel.timing import time_round_robin
 
     iters, warmup = _iters(args)
     forms = [f.strip() for f in args.forms.split(',') if f.strip()]
@@ -139,33 +140,35 @@ def section_a(args) -> Dict[str, Any]:
         obs, noise = synthetic_inputs(policy, 1, device=device)
         reference = build_form(policy, 'torchscript', device, obs, noise)
         bound_scale = action_range(policy)
-        eager_ms = None
+        built, net_rows = {}, {}
         for form in forms:
             if form in skipped:
                 continue
-            row = {'net': net, 'down_dims': list(NETS[net]), 'form': form,
-                   'device': str(device)}
+            row = net_rows[form] = {'net': net, 'down_dims': list(NETS[net]), 'form': form,
+                                    'device': str(device)}
             try:
                 start = time.perf_counter()
                 fn = policy if form == 'eager' else build_form(
                     policy, form, device, obs, noise, workdir=cache / f'{net}_{args.steps}')
                 row['build_s'] = round(time.perf_counter() - start, 2)
-                row.update(time_calls(lambda: fn(obs, noise), device, iters, warmup))
                 err = max_abs_error(reference, fn, obs, noise)
                 row['max_abs_err'] = err
                 row['parity_ok'] = err <= TOLERANCE.get(form, TOLERANCE['torchscript']) \
                     * bound_scale
+                built[form] = fn
             except Exception as exc:  # noqa: BLE001 - one failing form must not end the table
                 row['error'] = f'{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}'
-                rows.append(row)
-                continue
-            if form == 'eager':
-                eager_ms = row['median_ms']
-            if eager_ms:
+        timed = time_round_robin({f: (lambda fn=fn: fn(obs, noise)) for f, fn in built.items()},
+                                 device, iters, warmup) if built else {}
+        eager_ms = timed.get('eager', {}).get('median_ms')
+        for form, row in net_rows.items():
+            row.update(timed.get(form, {}))
+            if eager_ms and 'median_ms' in row:
                 row['speedup_vs_eager'] = round(eager_ms / row['median_ms'], 2)
+            if 'median_ms' in row:
+                print(f'a: {net} {form}: median {row["median_ms"]:.3f} ms, p99 '
+                      f'{row["p99_ms"]:.3f} ms', flush=True)
             rows.append(row)
-            print(f'a: {net} {form}: median {row["median_ms"]:.3f} ms, p99 {row["p99_ms"]:.3f} '
-                  f'ms', flush=True)
     return {'rows': rows, 'notes': notes}
 
 
@@ -177,6 +180,35 @@ def section_b(args) -> Dict[str, Any]:
     iters, warmup = _iters(args)
     return lerobot_compare.compare(_nets(args), NETS, args.steps, device, iters, warmup,
                                    cache=args.out / 'cache', notes=[message])
+
+
+def section_c(args) -> Dict[str, Any]:
+    """Training samples/s through bench/bench_train.py's functions (ours vs a plain eager loop)."""
+    import importlib.util
+    path = BENCH_DIR / 'bench_train.py'
+    if not path.is_file():
+        return {'status': 'skipped', 'reason': 'bench/bench_train.py not found', 'rows': []}
+    spec = importlib.util.spec_from_file_location('bench_train', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not all(hasattr(module, f) for f in ('make_dataset', 'ours', 'eager')):
+        return section_external('c', args)  # its functions changed: run it as a script
+    torch, device, message = _setup_torch(args)
+    steps, batch = (3, 32) if args.quick or args.tiny else (10, 256 if device.type == 'cuda'
+                                                             else 64)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = module.make_dataset(Path(tmp))
+        for net in _nets(args):
+            dims = NETS[net]
+            plain = module.eager(dims, batch, steps, str(device))
+            ours = module.ours(dataset, Path(tmp), dims, batch, steps, str(device))
+            rows.append({'net': net, 'down_dims': list(dims), 'batch': batch, 'steps': steps,
+                         'dil_ros_samples_s': round(ours, 1), 'plain_eager_samples_s':
+                         round(plain, 1), 'ratio': round(ours / plain, 2)})
+            print(f'c: {net}: {ours:.0f} vs {plain:.0f} samples/s', flush=True)
+    return {'rows': rows, 'notes': [message, f'torch threads {torch.get_num_threads()}; '
+                                    'Push-T low-dim sizes (bench/bench_train.py)']}
 
 
 def section_external(section: str, args) -> Dict[str, Any]:
@@ -193,30 +225,36 @@ def section_external(section: str, args) -> Dict[str, Any]:
             cmd += ['--json', str(out_json)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
                               cwd=REPO)
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+        tail = (proc.stdout.strip() or proc.stderr.strip()).splitlines()[-15:]
         if proc.returncode != 0:
+            lines = (proc.stdout + proc.stderr).strip().splitlines()
             raise RuntimeError(f'{" ".join(cmd[1:])} exited {proc.returncode}: '
-                               + ' | '.join(tail[-5:]))
+                               + ' | '.join(lines[-5:]))
         data = json.loads(out_json.read_text()) if takes_json and out_json.is_file() else None
-    return {'rows': to_rows(data) if data is not None else [], 'notes': [f'$ {" ".join(cmd[1:])}']
-            + ([] if data is not None else tail)}
+    result = {'rows': to_rows(data) if data is not None else [],
+              'notes': [f'`{" ".join(["python", "bench/" + script] + cmd[2:])}`']}
+    if data is None:
+        result['output'] = tail
+    return result
 
 
 def to_rows(data: Any) -> List[Dict[str, Any]]:
-    """JSON results of any shape -> table rows (list of flat dicts)."""
+    """JSON results of any shape -> table rows: a list as is; a dict's dict values one row each
+    (named by their key; dicts nested deeper one row per inner key); its scalars one row."""
     if isinstance(data, list):
         return [d if isinstance(d, dict) else {'value': d} for d in data]
-    if isinstance(data, dict):
-        if data and all(isinstance(v, dict) for v in data.values()):
-            rows = []
-            for name, value in data.items():
-                if value and all(isinstance(v, dict) for v in value.values()):
-                    rows += [{'name': name, 'variant': k, **v} for k, v in value.items()]
-                else:
-                    rows.append({'name': name, **value})
-            return rows
-        return [data]
-    return [{'value': data}]
+    if not isinstance(data, dict):
+        return [{'value': data}]
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    rows = [scalars] if scalars else []
+    for name, value in data.items():
+        if not isinstance(value, dict):
+            continue
+        if value and all(isinstance(v, dict) for v in value.values()):
+            rows += [{'name': name, 'variant': k, **v} for k, v in value.items()]
+        else:
+            rows.append({'name': name, **value})
+    return rows
 
 
 def run_worker(args) -> int:
@@ -231,6 +269,8 @@ def run_worker(args) -> int:
                                 f'install it with requirements-bench.txt'}
         else:
             result = section_b(args)
+    elif args.worker == 'c':
+        result = section_c(args)
     else:
         result = section_external(args.worker, args)
     args.result.write_text(json.dumps(result, indent=1, default=str))
@@ -281,19 +321,26 @@ def markdown(report: Dict[str, Any]) -> str:
                   + (f' ({result["seconds"]} s)' if 'seconds' in result else ''), '']
         if result.get('reason'):
             lines += [f'{result["reason"]}', '']
-        rows = result.get('rows') or []
-        if rows:
-            cols: List[str] = []
-            for row in rows:
-                cols += [c for c in row if c not in cols]
-            lines.append('| ' + ' | '.join(cols) + ' |')
-            lines.append('|' + '---|' * len(cols))
-            for row in rows:
-                lines.append('| ' + ' | '.join(_cell(row.get(c, '')) for c in cols) + ' |')
-            lines.append('')
+        lines += _tables(result.get('rows') or [])
         lines += [f'- {n}' for n in result.get('notes', [])]
+        if result.get('output'):
+            lines += ['```text'] + result['output'] + ['```']
         lines.append('')
     return '\n'.join(lines)
+
+
+def _tables(rows: List[Dict[str, Any]]) -> List[str]:
+    """Markdown tables: rows of one section with the same columns share a table."""
+    groups: Dict[tuple, List[Dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    lines: List[str] = []
+    for cols, group in groups.items():
+        lines.append('| ' + ' | '.join(cols) + ' |')
+        lines.append('|' + '---|' * len(cols))
+        lines += ['| ' + ' | '.join(_cell(row.get(c, '')) for c in cols) + ' |' for row in group]
+        lines.append('')
+    return lines
 
 
 def _cell(value: Any) -> str:

@@ -36,6 +36,7 @@ def export_aot(policy: nn.Module, path: Union[str, Path], metadata: Mapping[str,
     if isinstance(policy, torch.jit.ScriptModule):
         raise AccelError('aot export: needs the eager policy, not a TorchScript module')
     device = example_noise.device
+    example_obs = {k: example_obs[k] for k in sorted(example_obs)}  # AotPolicy passes this order
     meta = dict(metadata)
     meta['aot'] = {
         'device': device.type, 'batch_size': int(example_noise.shape[0]),
@@ -130,5 +131,6 @@ class AotPolicy:
             raise AccelError(f'{self.source}: noise: compiled for shape {list(self.noise_shape)}'
                              f', got {list(noise.shape)}')
         with torch.no_grad():
-            return self.runner({k: v.to(self.device) for k, v in obs.items()},
+            # the compiled call takes the dict in the exported key order (sorted)
+            return self.runner({k: obs[k].to(self.device) for k in sorted(obs)},
                                noise.to(self.device))

@@ -33,11 +33,13 @@ def synthetic_policy(down_dims: Sequence[int] = SMALL, num_inference_steps: int 
                      seed: int = 0, contract: Contract = None) -> DiffusionPolicy:
     """A seeded random DiffusionPolicy (eval mode) for ``contract`` (default: mujoco_arm)."""
     contract = contract or default_contract()
-    small = max(down_dims) <= 64
+    widest = max(down_dims)
+    # Chi et al.'s low-dim configs: step embedding 256, kernel 5; narrower nets scale down.
+    embed = 256 if widest >= 1024 else (128 if widest > 64 else 16)
     config = PolicyConfig(
         n_obs_steps=contract.n_obs_steps, horizon=contract.horizon,
         n_action_steps=contract.n_action_steps, down_dims=tuple(down_dims),
-        diffusion_step_embed_dim=16 if small else 128, kernel_size=3 if small else 5,
+        diffusion_step_embed_dim=embed, kernel_size=3 if widest <= 64 else 5,
         num_inference_steps=num_inference_steps)
     torch.manual_seed(seed)
     return DiffusionPolicy(config, contract.obs_dims, contract.action_dim,

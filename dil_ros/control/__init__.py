@@ -1,4 +1,4 @@
-"""Plain (ROS-free) logic of the policy node: observation buffer, chunk scheduling, clamps, control state.
+"""Plain (ROS-free) logic of the policy node: observation buffer, chunk scheduling, clamps, state.
 
-Everything here is driven by unit tests without DDS; dil_ros/nodes/policy_node.py only maps messages.
+Unit tests drive everything here without DDS; dil_ros/nodes/policy_node.py only maps messages.
 """

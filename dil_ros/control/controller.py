@@ -1,4 +1,4 @@
-"""The policy node's brain, without ROS: what to command now, when to infer, when to hold, and why."""
+"""The policy node's logic without ROS: what to command now, when to infer, when to hold, why."""
 from collections import deque
 from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Tuple
@@ -15,7 +15,7 @@ from dil_ros.data.contract import Contract, JOINT_STATE
 class ControlConfig:
     rate_hz: float = 100.0               # control loop
     observation_timeout_s: float = 0.5   # hold when the newest observation is older than this
-    inference_lead_s: float = 0.05       # margin added to the measured latency when starting inference
+    inference_lead_s: float = 0.05       # margin over measured latency when starting inference
     handover: str = 'crossfade'
     crossfade_steps: int = 20            # control steps over which a hand-over offset fades out
     velocity_output: bool = False        # twist: hold means zero, not "stay where you are"
@@ -35,12 +35,14 @@ class Tick:
     holding: bool = False                  # holding because of ``reason`` (not merely waiting)
     reason: str = ''
     entered_hold: bool = False             # first tick of this hold (send a hold trajectory once)
-    new_chunk: bool = False                # a chunk arrived since the last tick (send a trajectory)
+    new_chunk: bool = False                # a chunk arrived since the last tick (send trajectory)
     request: Optional[InferenceRequest] = None
 
 
 def _percentile(values, q: float) -> float:
-    return float(np.percentile(np.fromiter(values, dtype=np.float64), q)) if values else float('nan')
+    if not values:
+        return float('nan')
+    return float(np.percentile(np.fromiter(values, dtype=np.float64), q))
 
 
 class PolicyController:
@@ -134,7 +136,7 @@ class PolicyController:
         return None
 
     def hold_level(self, reason: str) -> int:
-        """0 for an operator's choice (inactive, disabled, waiting), 2 for faults, stale data, e-stop."""
+        """0: an operator's choice (inactive, disabled, waiting); 2: fault, stale, e-stop."""
         return 0 if reason.startswith(('inactive', 'disabled', 'waiting')) else 2
 
     def observation_age(self, now: float) -> float:
@@ -228,10 +230,10 @@ class PolicyController:
         return 'error', message
 
     def trajectory(self, now: float) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-        """The rest of the newest chunk for a trajectory controller: (time_from_start [N], points [N, D]).
+        """The rest of the newest chunk for a JTC: (time_from_start [N], points [N, D]).
 
-        Points sit on the chunk's grid strictly after now (the first never at 0), hand-over included, and
-        each is clamped relative to the one before.
+        Points sit on the chunk's grid strictly after now (the first never at 0), hand-over
+        included, each clamped relative to the one before.
         """
         chunk = self.scheduler.newest
         if chunk is None:
@@ -264,7 +266,7 @@ class PolicyController:
         self.last_error = 'e-stop triggered'
 
     def reset(self) -> None:
-        """Clear history, faults and the e-stop latch (the held command stays as the start point)."""
+        """Clear history, faults and the e-stop latch (the held command stays the start point)."""
         self.estop = False
         self.faults.clear()
         self.buffer.clear()

@@ -8,8 +8,8 @@ import numpy as np
 
 
 class InferenceWorker:
-    """``submit(request)`` returns at once; ``on_done(request, actions | None, error | None, wall_s)``
-    is called from the worker thread when the chunk is ready."""
+    """``submit(request)`` returns at once; the worker thread calls
+    ``on_done(request, actions | None, error | None, wall_s)`` when the chunk is ready."""
 
     def __init__(self, module, device: str = 'cpu', on_done: Optional[Callable] = None):
         self.module = module

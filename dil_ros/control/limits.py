@@ -7,8 +7,8 @@ import numpy as np
 class CommandLimiter:
     """Clip to [lower, upper] and limit the change per second to ``max_velocity``.
 
-    Joints without limits pass unclamped. For velocity outputs (twist) the same numbers bound the velocity
-    and its change per second.
+    Joints without limits pass unclamped. For velocity outputs (twist) the same numbers bound the
+    velocity and its change per second.
     """
 
     def __init__(self, joints: Sequence[str], limits: Mapping):

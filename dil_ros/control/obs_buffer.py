@@ -8,9 +8,9 @@ import numpy as np
 class ObservationBuffer:
     """One short history of (stamp, vector) per observation key.
 
-    ``stamped`` keys carry a header stamp: they must arrive in order and stay fresh. Keys of headerless
-    messages (e.g. a goal ``geometry_msgs/Point``) are stamped with their receive time, are never stale and
-    are held at their latest value.
+    ``stamped`` keys carry a header stamp: they must arrive in order and stay fresh. Keys of
+    headerless messages (e.g. a goal ``geometry_msgs/Point``) are stamped with their receive time,
+    are never stale and are held at their latest value.
     """
 
     def __init__(self, dims: Dict[str, int], stamped: Iterable[str], maxlen: int = 256):
@@ -59,10 +59,12 @@ class ObservationBuffer:
         return hist[-1][1] if hist else None
 
     def sample(self, n_steps: int, dt: float) -> Tuple[Dict[str, np.ndarray], float]:
-        """``n_steps`` observations per key at ``dt`` spacing ending at the newest stamp: {key: [To, D]}.
+        """``n_steps`` observations per key, ``dt`` apart, ending at the newest stamp.
 
-        Values between stored samples are interpolated linearly; before the oldest sample the oldest is
-        repeated (as a fresh start repeats the first frame in training).
+        Returns ({key: [To, D]}, newest stamp).
+
+        Values between stored samples are interpolated linearly; before the oldest sample the
+        oldest is repeated (as a fresh start repeats the first frame in training).
         """
         t_end = self.newest_stamp()
         if t_end is None or not self.ready():

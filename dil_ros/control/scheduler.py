@@ -6,18 +6,19 @@ A chunk predicted from observations whose newest stamp is ``t0`` places action `
     obs:      |o|o|
     actions:  |a|a|a|a|a|a|a|a|a|a|...|      Tp
     t:          ^t0 ......................^ t0 + (Tp - To) * dt  (end of coverage)
-    execute:    |x|x|x|x|x|x|x|x|           Ta from t0; the next chunk should be ready by t0 + Ta * dt
+    execute:    |x|x|x|x|x|x|x|x|           Ta from t0; the next chunk is due by t0 + Ta * dt
 
-The node asks for the command at ``now`` and gets the chunk linearly interpolated between grid points, so
-actions whose time passed while inference ran are skipped. Hand-over (``handover``):
+The node asks for the command at ``now`` and gets the chunk linearly interpolated between grid
+points, so actions whose time passed while inference ran are skipped. Hand-over (``handover``):
 
 - ``none``: switch to the newest chunk at once (may jump).
-- ``crossfade``: follow the newest chunk plus an offset that starts at (what was being commanded) - (new
-  chunk) and fades linearly to zero over ``fade_s``. This cancels the stale-observation offset: a chunk
-  predicted from an arm that lags its command starts behind the command and would yank it backward.
-- ``ensemble``: temporal ensembling (ACT): exponentially weighted mean of every chunk covering ``now``
-  (older chunks weigh more, weights taper to zero over ``fade_s`` before a chunk's coverage ends), with the
-  same fading offset at each arrival so the output is continuous.
+- ``crossfade``: follow the newest chunk plus an offset that starts at (what was being commanded)
+  - (new chunk) and fades linearly to zero over ``fade_s``. This cancels the stale-observation
+  offset: a chunk predicted from an arm that lags its command starts behind the command and would
+  yank it backward.
+- ``ensemble``: temporal ensembling (ACT): exponentially weighted mean of every chunk covering
+  ``now`` (older chunks weigh more; weights taper to zero over ``fade_s`` before a chunk's coverage
+  ends), with the same fading offset at each arrival so the output is continuous.
 """
 from dataclasses import dataclass
 from typing import List, Optional
@@ -50,7 +51,7 @@ class ActionChunk:
         return t <= self.end + 1e-9
 
     def at(self, t: float) -> np.ndarray:
-        """Action due at ``t``, interpolated between grid points (clamped to the executable range)."""
+        """Action due at ``t``, interpolated between grid points (clamped to the chunk)."""
         x = (t - self.t0) / self.dt + (self.n_obs_steps - 1)
         x = min(max(x, self.n_obs_steps - 1), self.actions.shape[0] - 1)
         i = min(int(np.floor(x)), self.actions.shape[0] - 2)
@@ -64,7 +65,7 @@ class ChunkScheduler:
     def __init__(self, n_action_steps: int, handover: str = 'crossfade', fade_s: float = 0.2,
                  ensemble_decay: float = 0.01):
         if handover not in HANDOVERS:
-            raise ValueError(f"handover must be one of {HANDOVERS}, got {handover!r}")
+            raise ValueError(f'handover must be one of {HANDOVERS}, got {handover!r}')
         self.n_action_steps = n_action_steps
         self.handover = handover
         self.fade_s = max(0.0, fade_s)

@@ -1,25 +1,23 @@
 """Phase 3: policy_node runs an exported policy closed loop against the MuJoCo sim over DDS."""
 from dataclasses import dataclass, field
+from pathlib import Path
 import threading
+import time
 from typing import Dict, List
 
+from diagnostic_msgs.msg import DiagnosticArray
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState
 import numpy as np
 from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64
 from std_srvs.srv import SetBool, Trigger
 from tqdm import tqdm
 
-from dil_ros.demo.harness import DemoError, Harness, overrides, reset_sim
+from dil_ros.demo.harness import DemoError, Harness, reset_sim
 
 EPISODE_TIMEOUT_S = 120.0
-
-
-def configure_and_activate(node) -> None:
-    """Drive a lifecycle node to active, as launch/policy.launch.py's autostart does."""
-    from rclpy.lifecycle import TransitionCallbackReturn
-    for name, transition in (('configure', node.trigger_configure),
-                             ('activate', node.trigger_activate)):
-        if transition() != TransitionCallbackReturn.SUCCESS:
-            raise DemoError(f'{node.get_name()}: {name} failed (see its log above)')
+SETTLE_S = 0.2
 
 
 @dataclass
@@ -28,60 +26,74 @@ class EvalResult:
     episodes: int = 0
     successes: int = 0
     statuses: Dict[str, int] = field(default_factory=dict)
-    paths: List[np.ndarray] = field(default_factory=list)   # joint paths [T, 3] per episode
+    paths: List[np.ndarray] = field(default_factory=list)    # joint paths [T, 3] per episode
     latencies_ms: List[float] = field(default_factory=list)  # wall time per inference
-    loop_periods_ms: List[float] = field(default_factory=list)
+    diagnostics: Dict[str, str] = field(default_factory=dict)  # policy_node's last /diagnostics
 
     @property
     def success_rate(self) -> float:
         return self.successes / max(1, self.episodes)
 
 
-class JointPaths:
-    """Collects /joint_states (sim stamp, positions) so episodes can be cut out afterwards."""
+class Listener:
+    """/joint_states (sim stamp, positions), policy latency and diagnostics, for the report."""
 
     def __init__(self, node, joints):
         self.joints = list(joints)
         self.samples: List[tuple] = []
+        self.latencies: List[float] = []
+        self.diagnostics: Dict[str, str] = {}
         self._lock = threading.Lock()
-        node.create_subscription(JointState, '/joint_states', self._on_msg, 100)
+        node.create_subscription(JointState, '/joint_states', self._on_joints, 100)
+        node.create_subscription(Float64, '/policy_node/inference_latency_ms',
+                                 lambda m: self.latencies.append(m.data), 100)
+        node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
 
-    def _on_msg(self, msg: JointState) -> None:
+    def _on_joints(self, msg: JointState) -> None:
         idx = [msg.name.index(j) for j in self.joints]
         t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         with self._lock:
             self.samples.append((t, [msg.position[i] for i in idx]))
 
-    def between(self, t0: float, t1: float) -> np.ndarray:
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name.startswith('policy_node'):
+                self.diagnostics = {kv.key: kv.value for kv in status.values}
+
+    def path_between(self, t0: float, t1: float) -> np.ndarray:
         with self._lock:
             rows = [q for t, q in self.samples if t0 <= t <= t1]
             self.samples = [s for s in self.samples if s[0] > t1]
         return np.asarray(rows, dtype=float).reshape(-1, len(self.joints))
 
 
-def evaluate_policy(name: str, policy_path: str, contract_path: str, episodes: int, seed: int,
-                    real_time_factor: float, output_mode: str = 'forward_command',
-                    video_path: str = '') -> EvalResult:
-    """Run ``episodes`` closed-loop episodes (seeds seed, seed+1, ...) and count successes."""
-    from dil_ros.nodes.policy_node import PolicyNode
-    from dil_ros.nodes.sim_node import SimNode
+def change_state(harness: Harness, transition: int, label: str) -> None:
+    reply = harness.call(ChangeState, '/policy_node/change_state',
+                         ChangeState.Request(transition=Transition(id=transition)), timeout=120.0)
+    if not reply.success:
+        raise DemoError(f'policy_node: {label} failed (log: {harness.log_dir}/policy_node.log)')
 
-    harness = Harness()
-    sim = SimNode(real_time_factor=real_time_factor, seed=seed, auto_reset=False,
-                  record_video=video_path)
-    policy = PolicyNode(parameter_overrides=overrides(
-        policy_path=str(policy_path), contract=str(contract_path), use_sim_time=True,
-        output_mode=output_mode, start_enabled=False))
-    harness.add(sim, policy)
-    paths = JointPaths(harness.client, sim.sim.joint_names)
+
+def evaluate_policy(name: str, policy_path: Path, contract_path: str, episodes: int, seed: int,
+                    real_time_factor: float, log_dir: Path, output_mode: str = 'joint_trajectory',
+                    video_path: str = '') -> EvalResult:
+    """Run ``episodes`` closed-loop episodes from sim seed ``seed`` on; count successes."""
+    from dil_ros.data.contract import load_contract
+    joints = load_contract(contract_path).action.joints
+    harness = Harness(Path(log_dir) / name)
+    listener = Listener(harness.client, joints)
     out = EvalResult(name)
-    active = False
     try:
-        configure_and_activate(policy)
-        active = True
+        harness.start('sim_node', real_time_factor=real_time_factor, seed=seed, auto_reset=False,
+                      record_video=video_path)
+        harness.start('policy_node', policy_path=str(policy_path), contract=str(contract_path),
+                      use_sim_time=True, output_mode=output_mode, start_enabled=False)
+        change_state(harness, Transition.TRANSITION_CONFIGURE, 'configure')
+        change_state(harness, Transition.TRANSITION_ACTIVATE, 'activate')
         bar = tqdm(range(episodes), desc=f'evaluate {name}', unit='ep')
         for _ in bar:
             harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=False))
+            time.sleep(SETTLE_S)  # the hold command of the last episode lands before the reset
             info = reset_sim(harness)
             harness.call(Trigger, '/policy_node/reset')
             harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=True))
@@ -89,15 +101,12 @@ def evaluate_policy(name: str, policy_path: str, contract_path: str, episodes: i
             out.episodes += 1
             out.successes += bool(result['success'])
             out.statuses[result['status']] = out.statuses.get(result['status'], 0) + 1
-            out.paths.append(paths.between(info['stamp'], result['stamp']))
+            out.paths.append(listener.path_between(info['stamp'], result['stamp']))
             bar.set_postfix(success=f'{out.successes}/{out.episodes}')
-            stats = policy.loop_statistics(clear=True)
-            out.latencies_ms += stats['inference_ms']
-            out.loop_periods_ms += stats['loop_period_ms']
+        harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=False))
+        time.sleep(1.2)  # one more /diagnostics period
+        out.latencies_ms = list(listener.latencies)
+        out.diagnostics = dict(listener.diagnostics)
     finally:
-        if active:
-            policy.trigger_deactivate()  # sends a hold command through the lifecycle
         harness.close()
-    if out.episodes == 0:
-        raise DemoError(f'{name}: no episode ran')
     return out

@@ -1,13 +1,13 @@
 """policy_node: a managed lifecycle node that runs policy.ts on the contract's topics.
 
-configure: read parameters, the contract and the artifact (refused when trained for another contract),
-warm up, create topics. activate: command. deactivate: hold. The logic lives in dil_ros.control.
+configure: read parameters, the contract and the artifact (refused when trained for another
+contract), warm up, create topics. activate: command. deactivate: hold. The logic lives in
+dil_ros.control.
 """
-import importlib
 import threading
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor
@@ -19,8 +19,9 @@ from rclpy.qos import qos_profile_sensor_data
 from rclpy.signals import SignalHandlerOptions
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
-from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+from trajectory_msgs.msg import JointTrajectory
 
+from dil_ros.control import messages
 from dil_ros.control.controller import ControlConfig, PolicyController
 from dil_ros.control.inference import InferenceWorker
 from dil_ros.control.scheduler import HANDOVERS
@@ -35,30 +36,15 @@ PARAMETERS = {  # name: (default, description)
     'contract': ('', 'robot contract YAML (empty: the package mujoco_arm.yaml)'),
     'device': ('cpu', "'cpu' or 'cuda' (falls back to cpu with a warning)"),
     'output_mode': ('forward_command', f'one of {OUTPUT_MODES}'),
-    'controller': ('', 'controller name for /<controller>/... (empty: contract action.controller)'),
+    'controller': ('', 'name in /<controller>/... (empty: contract action.controller)'),
     'control_rate_hz': (100.0, 'command / control loop rate'),
     'observation_timeout_s': (0.5, 'hold when the newest observation is older than this'),
-    'inference_lead_s': (0.05, 'margin added to measured latency when starting the next inference'),
+    'inference_lead_s': (0.05, 'margin over measured latency when starting the next inference'),
     'handover': ('crossfade', f'chunk hand-over: one of {HANDOVERS}'),
     'crossfade_steps': (20, 'control steps over which a hand-over offset fades out'),
     'start_enabled': (False, 'command right after activation (else call ~/enable)'),
     'inference_threads': (1, 'torch intra-op threads (0: torch default)'),
 }
-
-
-def _msg_class(type_name: str):
-    pkg, _, name = type_name.split('/')
-    try:
-        return getattr(importlib.import_module(f'{pkg}.msg'), name)
-    except (ImportError, AttributeError):
-        raise ContractError(f'message type {type_name} is not installed') from None
-
-
-def _stamp(msg, fallback: float) -> float:
-    header = getattr(msg, 'header', None)
-    if header is None or (header.stamp.sec == 0 and header.stamp.nanosec == 0):
-        return fallback
-    return header.stamp.sec + header.stamp.nanosec * 1e-9
 
 
 class PolicyNode(LifecycleNode):
@@ -84,6 +70,10 @@ class PolicyNode(LifecycleNode):
             self._configure()
         except DilRosError as exc:
             self.get_logger().error(f'configure failed: {exc}')
+            self._release()
+            return TransitionCallbackReturn.FAILURE
+        except Exception as exc:  # noqa: BLE001 - e.g. the policy raising during warm-up
+            self.get_logger().error(f'configure failed: {type(exc).__name__}: {exc}')
             self._release()
             return TransitionCallbackReturn.FAILURE
         return TransitionCallbackReturn.SUCCESS
@@ -115,7 +105,8 @@ class PolicyNode(LifecycleNode):
         self.get_logger().info(f'loaded {artifact.path} ({artifact.meta["kind"]}) for contract '
                                f'{contract.name}; warm-up inference {latency * 1e3:.1f} ms')
 
-        classes = {spec.topic: _msg_class(spec.type) for spec in contract.observations.values()}
+        classes = {spec.topic: messages.msg_class(spec.type)
+                   for spec in contract.observations.values()}
         stamped = [k for k, s in contract.observations.items()
                    if 'header' in classes[s.topic].get_fields_and_field_types()]
         config = ControlConfig(
@@ -198,7 +189,7 @@ class PolicyNode(LifecycleNode):
     # -- callbacks ----------------------------------------------------------------------------
     def _on_observation(self, msg, specs) -> None:
         now = self.now()
-        stamp = _stamp(msg, now)
+        stamp = messages.stamp_seconds(msg, now)
         for spec in specs:
             with self._lock:
                 try:
@@ -261,50 +252,27 @@ class PolicyNode(LifecycleNode):
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish(self, tick) -> None:
+        joints = self._contract.action.joints
         if self._mode == 'joint_trajectory':
-            msg = JointTrajectory(joint_names=list(self._contract.action.joints))
             if tick.holding and tick.entered_hold and tick.command is not None:
                 plan = np.array([self._contract.dt]), tick.command[None]
-            elif tick.new_chunk:
-                plan = self._ctl.trajectory(self.now())
             else:
-                return
-            if plan is None:
-                return
-            for t, pos in zip(*plan):
-                point = JointTrajectoryPoint(positions=pos.tolist())
-                point.time_from_start.sec = int(t)
-                point.time_from_start.nanosec = int(round((t - int(t)) * 1e9))
-                msg.points.append(point)
-            self._out.publish(msg)
+                plan = self._ctl.trajectory(self.now()) if tick.new_chunk else None
+            if plan is not None:
+                self._out.publish(messages.trajectory(joints, *plan))
         elif tick.command is not None:
-            if self._mode == 'forward_command':
-                self._out.publish(Float64MultiArray(data=tick.command.tolist()))
-            else:
-                self._out.publish(self._twist(tick.command))
-
-    def _twist(self, cmd) -> Twist:
-        msg = Twist()
-        joints = list(self._contract.action.joints)
-        if all(j.split('.')[0] in ('linear', 'angular') for j in joints):
-            for j, v in zip(joints, cmd):
-                part, axis = j.split('.')
-                setattr(getattr(msg, part), axis, float(v))
-        else:
-            msg.linear.x, msg.angular.z = float(cmd[0]), float(cmd[-1])
-        return msg
+            self._out.publish(messages.forward_command(tick.command)
+                              if self._mode == 'forward_command'
+                              else messages.twist(joints, tick.command))
 
     def _publish_diagnostics(self) -> None:
         with self._lock:
             if self._ctl is None:
                 return
             level, summary, values = self._ctl.status(self.now())
-        status = DiagnosticStatus(level=bytes([level]), name='policy_node: policy',
-                                  message=summary, hardware_id=self._contract.name)
-        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
-        msg = DiagnosticArray(status=[status])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._diag.publish(msg)
+        self._diag.publish(messages.diagnostics(level, summary, values, 'policy_node: policy',
+                                                self._contract.name,
+                                                self.get_clock().now().to_msg()))
 
 
 def main(args=None):
@@ -316,7 +284,8 @@ def main(args=None):
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         if node._ctl is not None and node._ctl.active:
-            node.trigger_deactivate()  # sends a hold command through the lifecycle
+            node.get_logger().warning('interrupted: sending hold and deactivating')
+            node.trigger_deactivate()  # the hold goes out through the lifecycle
     finally:
         executor.shutdown()
         node.destroy_node()

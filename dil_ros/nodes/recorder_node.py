@@ -1,25 +1,30 @@
 """recorder_node: record expert demonstrations, one MCAP rosbag2 per episode.
 
-Records the contract's observation topics and its teleop (expert action) topic, plus ``extra_topics``, as
-serialized bytes (``raw=True``: no per-message conversion); a writer thread stores them (dil_ros.recording).
+Records the contract's observation topics and its teleop (expert action) topic, plus
+``extra_topics``, as
+serialized bytes (``raw=True``: no per-message conversion); a writer thread stores them
+(dil_ros.recording).
 
-Services (std_srvs): ``~/start``, ``~/stop`` (keep), ``~/discard`` (Trigger); ``~/set_success`` (SetBool) marks
-the current episode, or else the last kept one. Episode metadata comes from the ``task``, ``operator``,
+Services (std_srvs): ``~/start``, ``~/stop`` (keep), ``~/discard`` (Trigger); ``~/set_success``
+(SetBool) marks
+the current episode, or else the last kept one. Episode metadata comes from the ``task``,
+``operator``,
 ``robot`` and ``success`` parameters, read at each start (``ros2 param set`` between episodes).
-Status: ``~/status`` (std_msgs/String, JSON, transient local) every ``status_period_s`` and after each change.
+Status: ``~/status`` (std_msgs/String, JSON, transient local) every ``status_period_s`` and after
+each change.
 """
 import importlib
 import json
 import sys
 import time
 
+from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import (DurabilityPolicy, QoSProfile, ReliabilityPolicy)
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
-from rcl_interfaces.msg import ParameterDescriptor
 from std_msgs.msg import String
 from std_srvs.srv import SetBool, Trigger
 
@@ -39,12 +44,11 @@ PARAMS = {  # name: (default, description, read_only)
     'max_duration_s': (0.0, 'stop and keep an episode after this long (0: no limit)', False),
     'flush_period_s': (1.0, 'put buffered messages on disk this often (crash loses at most this)',
                        True),
-    'qos_depth': (1000, 'subscription history depth (messages buffered per topic)', True),
+    'qos_depth': (5000, 'subscription history depth: messages buffered per topic while the '
+                        'process is starved (5 s at 1 kHz)', True),
     'status_period_s': (1.0, 'publish ~/status this often', True),
     'take_batch': (200, 'messages a subscription callback takes from its backlog at once', True),
-    'num_threads': (2, 'executor threads (multi_threaded executor)', True),
-    'executor': ('multi_threaded', "'multi_threaded' or 'events' (rclpy.experimental."
-                                   'EventsExecutor: less overhead per message)', True),
+    'num_threads': (2, 'MultiThreadedExecutor threads (used by main())', True),
 }
 
 
@@ -90,8 +94,8 @@ class RecorderNode(Node):
             self.create_service(kind, f'~/{name}', handler, callback_group=self.control)
         self.create_timer(0.1, self.on_tick, callback_group=self.control)
         self.create_timer(p('status_period_s'), self.publish_status, callback_group=self.control)
-        if self.pending:
-            self.create_timer(0.5, self.discover, callback_group=self.control)
+        self.discovery = (self.create_timer(0.5, self.discover, callback_group=self.control)
+                          if self.pending else None)
         self.get_logger().info(f'recording {sorted(self.recorder.topics)} into {session.path}')
         self.publish_status()
 
@@ -133,6 +137,8 @@ class RecorderNode(Node):
                 self.subscribe(topic, graph[topic][0])
                 self.pending.remove(topic)
                 self.get_logger().info(f'{topic}: found type {graph[topic][0]}')
+        if not self.pending:
+            self.discovery.cancel()
 
     def metadata(self):
         return {k: self.param(k) for k in ('task', 'operator', 'robot', 'success')}
@@ -174,11 +180,7 @@ def main(args=None):
     node = None
     try:
         node = RecorderNode()
-        if node.param('executor') == 'events':
-            from rclpy.experimental import EventsExecutor
-            executor = EventsExecutor()
-        else:
-            executor = MultiThreadedExecutor(num_threads=node.param('num_threads'))
+        executor = MultiThreadedExecutor(num_threads=node.param('num_threads'))
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):

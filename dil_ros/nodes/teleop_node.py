@@ -1,21 +1,25 @@
 """teleop_node: drive the robot from a gamepad or the keyboard, behind a dead-man switch.
 
-Publishes on the contract's teleop topic (``contract.teleop``: Float64MultiArray in ``action.joints`` order,
-JointTrajectory or JointState) - or a geometry_msgs/Twist on ``twist_topic`` in ``twist`` mode. ``mode``:
-``joint_velocity``, ``joint_position`` (increments integrated from /joint_states, clamped to the contract
-limits) or ``twist``. Nothing is sent unless the dead-man (``deadman_button`` / ``deadman_key``) is held; on
+Publishes on the contract's teleop topic (``contract.teleop``: Float64MultiArray in
+``action.joints`` order,
+JointTrajectory or JointState) - or a geometry_msgs/Twist on ``twist_topic`` in ``twist`` mode.
+``mode``:
+``joint_velocity``, ``joint_position`` (increments integrated from /joint_states, clamped to the
+contract
+limits) or ``twist``. Nothing is sent unless the dead-man (``deadman_button`` / ``deadman_key``) is
+held; on
 release one *hold* command goes out (zero velocity, or the last position target). Mapping logic:
 dil_ros/teleop/mapping.py. Keyboard mode opens a small pygame window that must have the focus.
 """
 import os
 import sys
 
-import rclpy
 from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import Twist
+from rcl_interfaces.msg import ParameterDescriptor
+import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rcl_interfaces.msg import ParameterDescriptor
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
@@ -45,7 +49,7 @@ PARAMS = {  # name: (default, description)
 
 
 def command_message(command, msg_type: str, joints, dt: float):
-    """The teleop topic's message for a joint command (positions or velocities, in joints order)."""
+    """The teleop topic's message for a command (positions or velocities, in ``joints`` order)."""
     values = [float(v) for v in command.values]
     if command.kind == 'twist':
         msg = Twist()
@@ -111,6 +115,9 @@ class TeleopNode(Node):
                                f'hold {deadman} to move')
 
     def open_device(self):
+        headless = not (os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+        if headless and self.device == 'joystick':
+            os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')  # events need video; no window
         import pygame
         pygame.display.init()
         if self.device == 'keyboard':

@@ -53,6 +53,9 @@ def validate_metadata(meta: Any, source: str) -> Dict[str, Any]:
         if meta[key] != getattr(contract, key):
             raise ArtifactError(f'{source}: {EXTRA_FILE}: {key}: {meta[key]!r} but the embedded '
                                 f'contract says {getattr(contract, key)!r}')
+    if not isinstance(meta['obs_dims'], Mapping):
+        raise ArtifactError(f'{source}: {EXTRA_FILE}: obs_dims: expected a mapping, '
+                            f'got {meta["obs_dims"]!r}')
     if dict(meta['obs_dims']) != contract.obs_dims or meta['action_dim'] != contract.action_dim:
         raise ArtifactError(f'{source}: {EXTRA_FILE}: obs_dims/action_dim '
                             f'{dict(meta["obs_dims"])}/{meta["action_dim"]} do not match the '

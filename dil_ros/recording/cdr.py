@@ -1,8 +1,11 @@
 """Message types for the bag writer: definitions, hashes and CDR length normalisation.
 
-``rclpy.serialization.serialize_message`` (and so anything published with ``publish`` of those bytes) can
-return CDR buffers with trailing padding beyond the 3 bytes rosbags tolerates; rosbags' reader then rejects the
-message ("CDR message size mismatch"). :class:`TypeRegistry.normalise` trims such buffers to the exact encoded
+``rclpy.serialization.serialize_message`` (and so anything published with ``publish`` of those
+bytes) can
+return CDR buffers with trailing padding beyond the 3 bytes rosbags tolerates; rosbags' reader then
+rejects the
+message ("CDR message size mismatch"). :class:`TypeRegistry.normalise` trims such buffers to the
+exact encoded
 length, so every stored message decodes with rosbags and ros2 bag alike.
 """
 import importlib

@@ -1,14 +1,19 @@
-"""One episode = one MCAP rosbag2, written by a background thread from a queue of serialized messages.
+"""One episode = one MCAP rosbag2, written by a background thread from a queue of serialized
+messages.
 
-Subscription callbacks only call :meth:`EpisodeWriter.put` (a timestamp and a lock-free queue append); the
-writer thread normalises CDR, writes MCAP records and flushes a chunk to disk every ``flush_period_s`` so a
+Subscription callbacks only call :meth:`EpisodeWriter.put` (a timestamp and a lock-free queue
+append); the
+writer thread normalises CDR, writes MCAP records and flushes a chunk to disk every
+``flush_period_s`` so a
 crash loses at most that much. Layout while recording and after::
 
     SESSION/.episode_0003.partial/episode.json           sidecar: name, metadata, start time
-    SESSION/.episode_0003.partial/episode_0003/*.mcap    the bag being written (no metadata.yaml yet)
+    SESSION/.episode_0003.partial/episode_0003/*.mcap    the bag being written (no metadata.yaml
+    yet)
     SESSION/episode_0003/{episode_0003.mcap,metadata.yaml}   after finish(): one atomic rename
 
-A write error (full disk, vanished folder) stops the episode: the error is kept in :attr:`error`, the partial
+A write error (full disk, vanished folder) stops the episode: the error is kept in :attr:`error`,
+the partial
 folder stays for ``dil-ros recover`` (or is dropped there), and nothing outside it is touched.
 """
 import errno
@@ -52,7 +57,7 @@ def partial_dir(session_dir: Path, name: str) -> Path:
 
 
 def write_json_atomic(path: Path, data) -> None:
-    """Write JSON to ``path`` through a temp file, fsync and os.replace (old or new, never half)."""
+    """Write JSON through a temp file, fsync and os.replace: old or new content, never half."""
     tmp = path.with_name(f'.{path.name}.tmp')
     with open(tmp, 'w') as f:
         json.dump(data, f, indent=2, sort_keys=False)
@@ -99,7 +104,7 @@ class EpisodeWriter:
         self.bag_dir = self.partial / name
         self.final_dir = self.session_dir / name
         self.counts: Counter = Counter({t: 0 for t in self.topics})
-        self.bad_messages: Counter = Counter()
+        self.bad_messages: Counter = Counter({t: 0 for t in self.topics})
         self.start_ns = 0
         self.stop_ns = 0
         self.error: Optional[str] = None
@@ -203,7 +208,8 @@ class EpisodeWriter:
             'name': self.name,
             'path': self.name,
             'start_time_ns': self.start_ns,
-            'duration_s': round(max(0, (self.stop_ns or self.clock_ns()) - self.start_ns) * 1e-9, 6),
+            'duration_s': round(max(0, (self.stop_ns or self.clock_ns()) - self.start_ns) * 1e-9,
+                                6),
             'message_count': sum(self.counts.values()),
             'counts': {t: self.counts.get(t, 0) for t in self.topics},
             'metadata': self.metadata,

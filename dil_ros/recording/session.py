@@ -5,10 +5,13 @@ Session folder (``output_dir``, default ``runs/demos/<YYYYmmdd_HHMMSS>``)::
     episodes.json            index, replaced atomically (temp file + os.replace) after each change
     episode_0000/            one rosbag2 (MCAP + metadata.yaml) per kept episode
     episode_0001/
-    .episode_0002.partial/   the episode being recorded (or left by a crash: see dil_ros.recording.recover)
+    .episode_0002.partial/   the episode being recorded (or left by a crash: see
+    dil_ros.recording.recover)
 
-The index lists, per episode: name, path, start time, duration, per-topic message counts, metadata (task,
-operator, robot, ...) and success. A crash can at worst leave an episode folder that the index misses or a
+The index lists, per episode: name, path, start time, duration, per-topic message counts, metadata
+(task,
+operator, robot, ...) and success. A crash can at worst leave an episode folder that the index
+misses or a
 partial folder; ``dil-ros recover`` fixes both and never rewrites a finished bag.
 """
 import json
@@ -115,7 +118,8 @@ class Session:
 class Recorder:
     """start / stop (keep) / discard, auto-stop at ``max_duration_s``, status; no DDS.
 
-    ``put(topic, data)`` is the subscription callbacks' only call: it hands bytes to the current episode's
+    ``put(topic, data)`` is the subscription callbacks' only call: it hands bytes to the current
+    episode's
     queue, or drops them when idle. Every command returns ``(ok, message)`` for a Trigger reply.
     """
 
@@ -262,6 +266,6 @@ class Recorder:
             'last_error': self.last_error,
             'metadata': dict(episode.metadata if episode else self.metadata),
         }
-        if episode is not None and episode.bad_messages:
-            out['undecodable'] = dict(episode.bad_messages)
+        if episode is not None and any(episode.bad_messages.values()):
+            out['undecodable'] = {t: n for t, n in dict(episode.bad_messages).items() if n}
         return out

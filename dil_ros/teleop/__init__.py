@@ -1,4 +1,4 @@
-"""Teleoperation logic without DDS or devices: input state, dead-man, mapping to joint/twist commands."""
+"""Teleoperation logic without DDS or devices: input state, dead-man, mapping to commands."""
 from dil_ros.teleop.mapping import (
     Command, InputEvent, InputState, MODES, TeleopConfig, TeleopMapper)
 

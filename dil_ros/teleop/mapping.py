@@ -1,17 +1,23 @@
 """Map gamepad/keyboard input to robot commands, behind a dead-man switch.
 
-Input arrives as :class:`InputEvent` s (from pygame through :func:`from_pygame`, or synthetic in tests) and is
-folded into an :class:`InputState`. Every control tick, :meth:`TeleopMapper.update` turns the state into a
+Input arrives as :class:`InputEvent` s (from pygame through :func:`from_pygame`, or synthetic in
+tests) and is
+folded into an :class:`InputState`. Every control tick, :meth:`TeleopMapper.update` turns the state
+into a
 :class:`Command`:
 
 * ``joint_velocity`` - one signed input per joint (stick axis, or a +/- key pair) times the joint's
   ``max_velocity`` and ``scale``: joint velocities in the contract's ``action.joints`` order.
-* ``joint_position`` - the same velocities integrated into an absolute position target, starting from the
-  measured joint positions (``/joint_states``) when the dead-man is pressed, clamped to the contract limits.
+* ``joint_position`` - the same velocities integrated into an absolute position target, starting
+  from the
+  measured joint positions (``/joint_states``) when the dead-man is pressed, clamped to the
+  contract limits.
 * ``twist`` - inputs as (linear x, y, z, angular z), times ``max_linear`` / ``max_angular``.
 
-Nothing moves unless the dead-man is held; on release the command is *hold*: zero velocity, the last target
-position, or a zero twist. A 'reset' event (device unplugged, window lost focus) releases everything.
+Nothing moves unless the dead-man is held; on release the command is *hold*: zero velocity, the
+last target
+position, or a zero twist. A 'reset' event (device unplugged, window lost focus) releases
+everything.
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
@@ -21,7 +27,11 @@ MODES = ('joint_velocity', 'joint_position', 'twist')
 
 @dataclass(frozen=True)
 class InputEvent:
-    """kind: 'axis' (index, value in [-1, 1]), 'button' (index, pressed), 'key' (name, pressed), 'reset'."""
+    """One input change.
+
+    kind: 'axis' (id: index, value in [-1, 1]), 'button' (id: index, value: pressed),
+    'key' (id: pygame key name, value: pressed) or 'reset' (release everything).
+    """
 
     kind: str
     id: Union[int, str] = 0

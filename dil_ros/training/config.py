@@ -2,7 +2,8 @@
 
 Layout of config/train_*.yaml (every section and key optional; defaults are Chi et al.'s)::
 
-    train:      {steps, batch_size, seed, checkpoint_every, log_every, num_workers, device, amp}
+    train:      {steps, batch_size, seed, checkpoint_every, log_every, num_workers, device, amp,
+                 cpu_threads}
     optim:      {lr, betas, weight_decay, warmup_steps, lr_scheduler}
     ema:        {enabled, power, max_value, min_value, inv_gamma, update_after_step}
     policy:     PolicyConfig fields (dil_ros/policy/config.py)
@@ -72,13 +73,16 @@ class TrainConfig:
     num_workers: int = 0
     device: str = 'auto'
     amp: bool = False
+    cpu_threads: int = 0      # torch CPU threads; 0 keeps torch's default
+
 
     def __post_init__(self):
         for name in ('steps', 'batch_size', 'checkpoint_every', 'log_every'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
-        if self.num_workers < 0:
-            raise ValueError(f'num_workers must be >= 0, got {self.num_workers}')
+        for name in ('num_workers', 'cpu_threads'):
+            if getattr(self, name) < 0:
+                raise ValueError(f'{name} must be >= 0, got {getattr(self, name)}')
         if self.device != 'auto' and not self.device.split(':')[0] in ('cpu', 'cuda', 'mps'):
             raise ValueError("device must be 'auto', 'cpu', 'cuda[:N]' or 'mps', "
                              f'got {self.device!r}')

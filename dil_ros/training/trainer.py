@@ -143,6 +143,8 @@ def train(req: TrainRequest) -> TrainResult:
                          f'divisible by the {info.world_size} processes')
 
     device = distributed.resolve_device(cfg_t.device, info)
+    if cfg_t.cpu_threads:
+        torch.set_num_threads(cfg_t.cpu_threads)
     distributed.init(info, device)
     try:
         return _run(req, info, device, run_dir, config, contract, kind, dataset, total, ckpt,

@@ -36,6 +36,8 @@ def test_aot_package_matches_policy_ts_and_carries_metadata(tmp_path):
     obs, noise = synthetic_inputs(policy, seed=5)
     reference = load_policy_form(path, 'torchscript', 'cpu')
     assert (form(obs, noise) - reference(obs, noise)).abs().max().item() <= 1e-5
+    reordered = {k: obs[k] for k in reversed(list(obs))}
+    assert torch.equal(form(reordered, noise), form(obs, noise))
     with pytest.raises(AccelError, match='compiled for shape'):
         form({k: v.repeat(2, 1, 1) for k, v in obs.items()})
     if not torch.cuda.is_available():

@@ -1,8 +1,9 @@
 """bf16/fp16 forms against fp32 policy.ts on the same noise (CPU).
 
-Measured here (small net (64, 128, 256), DDIM-10, seeds 0-2, batch 8), max abs error per unit of
-action range: bf16 0.032, fp16 0.0034; over tiny nets too: bf16 0.095, fp16 0.0175. The asserted
-bounds are parity.TOLERANCE (bf16 0.12, fp16 0.025).
+Max abs error per unit of action range, measured on this CPU with random-init nets, batch 8,
+seeds 0-2: small net (64, 128, 256) DDIM-10: bf16 0.032, fp16 0.0034; tiny net (16, 32) DDIM-4
+and DDIM-10: bf16 up to 0.095, fp16 up to 0.0175. This test (tiny, DDIM-4, batch 2, for speed):
+bf16 0.013, fp16 0.002. The asserted bounds are parity.TOLERANCE (bf16 0.12, fp16 0.025).
 """
 import pytest
 import torch
@@ -10,20 +11,20 @@ import torch
 from dil_ros.accel.errors import AccelError
 from dil_ros.accel.parity import TOLERANCE, action_range, max_abs_error
 from dil_ros.accel.precision import reduced_precision_policy
-from dil_ros.accel.synthetic import SMALL, synthetic_inputs, synthetic_policy
+from dil_ros.accel.synthetic import TINY, synthetic_inputs, synthetic_policy
 from dil_ros.policy.export import script_policy
 
 
 @pytest.fixture(scope='module')
 def small():
-    policy = synthetic_policy(SMALL, num_inference_steps=10, seed=1)
+    policy = synthetic_policy(TINY, num_inference_steps=4, seed=0)
     return policy, script_policy(policy)
 
 
 @pytest.mark.parametrize('precision', ['bf16', 'fp16'])
 def test_reduced_precision_matches_fp32_policy_ts(small, precision):
     policy, reference = small
-    obs, noise = synthetic_inputs(policy, batch_size=4, seed=11)
+    obs, noise = synthetic_inputs(policy, batch_size=2, seed=11)
     reduced = script_policy(reduced_precision_policy(policy, precision))
     err = max_abs_error(reference, reduced, obs, noise)
     bound = TOLERANCE[precision] * action_range(policy)

@@ -52,7 +52,8 @@ def test_commands_arrive(ros_context):
             got.set()
 
     def publish_state():
-        msg = JointState(name=['elbow', 'shoulder_pan', 'shoulder_lift'], position=[1.0, 0.5, -0.5])
+        msg = JointState(name=['elbow', 'shoulder_pan', 'shoulder_lift'],
+                         position=[1.0, 0.5, -0.5])
         msg.header.stamp = node.get_clock().now().to_msg()
         js.publish(msg)
         goal.publish(Point())

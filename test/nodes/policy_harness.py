@@ -1,13 +1,15 @@
-"""A fake robot around one PolicyNode: publishes joint states, records commands, logs, diagnostics."""
+"""Fake robot around one PolicyNode: publishes joint states; records commands, logs, status."""
 import itertools
 import threading
 import time
 
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, Twist
 import rclpy
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
@@ -46,6 +48,9 @@ class PolicyHarness:
         overrides = [Parameter(k, value=v) for k, v in params.items()]
         self.node = PolicyNode(parameter_overrides=overrides)
         self.node.get_logger = lambda: _Recorder(PolicyNode.get_logger(self.node), self)
+        self._setup()
+
+    def _setup(self):
         self.robot = rclpy.create_node(f'fake_robot_{next(_ids)}')
         self.names = ['extra', 'elbow', 'shoulder_pan', 'shoulder_lift']   # any order, extras
         self.positions = {'shoulder_pan': 0.5, 'shoulder_lift': -0.5, 'elbow': 1.0, 'extra': 9.0}
@@ -53,12 +58,17 @@ class PolicyHarness:
         self.commands, self.trajectories, self.logs, self.diagnostics = [], [], [], []
         self._lock = threading.RLock()
         r = self.robot
+        self.sim_time = None
+        self.clock_pub = r.create_publisher(Clock, '/clock', 10)
         self.js_pub = r.create_publisher(JointState, '/joint_states', 10)
         self.goal_pub = r.create_publisher(Point, '/task/goal', 10)
         self.estop_pub = r.create_publisher(Bool, '/policy_node/estop', 10)
         r.create_subscription(Float64MultiArray, '/arm_controller/commands',
                               lambda m: self._add(self.commands, (time.monotonic(), list(m.data))),
                               10)
+        self.twists = []
+        r.create_subscription(Twist, '/cmd_vel', lambda m: self._add(
+            self.twists, (time.monotonic(), [m.linear.x, m.angular.z])), 10)
         r.create_subscription(JointTrajectory, '/arm_controller/joint_trajectory',
                               lambda m: self._add(self.trajectories, m), 10)
         r.create_subscription(DiagnosticArray, '/diagnostics',
@@ -67,7 +77,8 @@ class PolicyHarness:
         self.reset_cli = r.create_client(Trigger, '/policy_node/reset')
         r.create_timer(0.01, self.publish_state)
         self.executor = MultiThreadedExecutor(num_threads=4)
-        self.executor.add_node(self.node)
+        if self.node is not None:
+            self.executor.add_node(self.node)
         self.executor.add_node(self.robot)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()
@@ -78,8 +89,14 @@ class PolicyHarness:
 
 
     def publish_state(self, stamp=None, values=None):
+        if self.sim_time is not None:      # a simulator's /clock, 1x from 1000 s
+            self.sim_time += 0.01
+            self.clock_pub.publish(Clock(clock=Time(sec=int(self.sim_time),
+                                                    nanosec=int(self.sim_time % 1 * 1e9))))
         if not self.publishing and stamp is None:
             return
+        if self.sim_time is not None and stamp is None:
+            stamp = Time(sec=int(self.sim_time), nanosec=int(self.sim_time % 1 * 1e9))
         msg = JointState(name=list(self.names))
         if values is None:
             values = [self.positions.get(n, 0.0) for n in self.names]
@@ -132,8 +149,17 @@ class PolicyHarness:
         return d.level, d.message, {kv.key: kv.value for kv in d.values}
 
     def close(self):
-        self.node.trigger_shutdown()   # releases the inference thread
         self.executor.shutdown(timeout_sec=2.0)
         self._thread.join(2.0)
-        self.node.destroy_node()
+        if self.node is not None:
+            self.node.trigger_shutdown()   # releases the inference thread
+            self.node.destroy_node()
         self.robot.destroy_node()
+
+
+class FakeRobot(PolicyHarness):
+    """The same fake robot for a policy_node running in another process."""
+
+    def __init__(self):
+        self.node = None
+        self._setup()

@@ -78,13 +78,14 @@ def test_joint_trajectory_output(harness):
 
 
 def test_disabled_until_enable_then_estop_latches_until_reset(harness):
+    from std_msgs.msg import Bool
     h = harness(start_enabled=False)
     h.start()
     time.sleep(0.5)
     assert not h.commands
     assert h.enable(True).success
     settled(h, time.monotonic(), n=5)
-    h.estop_pub.publish(__import__('std_msgs.msg', fromlist=['Bool']).Bool(data=True))
+    h.estop_pub.publish(Bool(data=True))
     assert h.wait_for(lambda: h.log_has('e-stop', ERROR))
     time.sleep(0.4)
     held = np.array(h.commands_since(time.monotonic() - 0.3))
@@ -161,3 +162,93 @@ def test_configure_refuses_bad_artifacts(harness, policy, expect):
     h = harness(policy)
     assert h.node.trigger_configure() == TransitionCallbackReturn.FAILURE
     assert h.wait_for(lambda: h.log_has(expect, ERROR)), h.logs
+
+
+def test_main_holds_on_ctrl_c(ros_context, artifacts):
+    """The console script: lifecycle over services, then SIGINT sends a hold and exits cleanly."""
+    import signal
+    import subprocess
+    import sys
+
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+
+    from policy_harness import FakeRobot
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'dil_ros.nodes.policy_node', '--ros-args',
+         '-r', '__node:=policy_node_main',   # no stale graph entries of in-process nodes
+         '-p', f'policy_path:={artifacts["good"]}', '-p', 'start_enabled:=true'],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    robot = FakeRobot()
+    try:
+        cli = robot.robot.create_client(ChangeState, '/policy_node_main/change_state')
+        for tid in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
+            result = robot.call(cli, ChangeState.Request(transition=Transition(id=tid)),
+                                timeout=40.0)
+            assert result is not None and result.success, f'transition {tid} failed'
+        np.testing.assert_allclose(settled(robot, time.monotonic(), n=5)[-1], TARGET, atol=1e-6)
+        n = len(robot.commands)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0, out
+        assert 'Traceback' not in out, out
+        assert 'interrupted: sending hold' in out, out
+        time.sleep(0.2)
+        np.testing.assert_allclose(robot.commands[-1][1], TARGET, atol=1e-6)   # hold sent
+        assert len(robot.commands) > n
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        robot.close()
+
+
+def test_twist_output_for_a_mobile_base(harness, tmp_path):
+    import yaml
+
+    from dil_ros.data.contract import load_contract
+    from policy_artifacts import offset_artifact
+    base = yaml.safe_dump({
+        'name': 'base', 'rate_hz': 10.0, 'n_obs_steps': 2, 'horizon': 16, 'n_action_steps': 8,
+        'observations': {'observation.state': {
+            'topic': '/joint_states', 'type': 'sensor_msgs/msg/JointState',
+            'joints': ['left_wheel', 'right_wheel']}},
+        'action': {'joints': ['linear.x', 'angular.z'], 'controller': 'base'},
+        'teleop': {'topic': '/base/commands', 'type': 'std_msgs/msg/Float64MultiArray'},
+        'limits': {'linear.x': {'lower': -0.5, 'upper': 0.5, 'max_velocity': 1.0}}})
+    (tmp_path / 'base.yaml').write_text(base)
+    c = load_contract(tmp_path / 'base.yaml')
+    policy = offset_artifact(tmp_path / 'base.ts', c, delta=(0.5, 0.02))
+    h = harness(contract=str(tmp_path / 'base.yaml'), output_mode='twist', policy_path=str(policy))
+    h.names = ['right_wheel', 'left_wheel']
+    h.positions.update(left_wheel=0.1, right_wheel=0.2)
+    h.start()
+    assert h.wait_for(lambda: len(h.twists) > 60, 10.0)
+    np.testing.assert_allclose(h.twists[-1][1], [0.5, 0.22], atol=1e-6)   # 0.6 clamped to 0.5
+    assert h.twists[0][1][0] < 0.05      # starts from standstill
+
+
+def test_use_sim_time(harness):
+    h = harness(use_sim_time=True)
+    h.sim_time = 1000.0        # the fake robot now publishes /clock from 1000 s and stamps with it
+    h.start()
+    np.testing.assert_allclose(settled(h, time.monotonic(), n=5)[-1], TARGET, atol=1e-6)
+    assert h.wait_for(lambda: h.last_diagnostic()[1] == 'commanding', 2.5)
+    assert float(h.last_diagnostic()[2]['observation age [s]']) < 0.5
+    assert 1000.0 < h.node.now() < 1100.0
+
+
+def test_lifecycle_deactivate_holds_cleanup_and_reconfigure(harness):
+    from rclpy.lifecycle import TransitionCallbackReturn as R
+    h = harness(output_mode='joint_trajectory')
+    h.start()
+    assert h.wait_for(lambda: len(h.trajectories) >= 1, 5.0)
+    assert h.node.trigger_deactivate() == R.SUCCESS
+    assert h.wait_for(lambda: len(h.trajectories[-1].points) == 1)   # hold: stay where commanded
+    assert h.trajectories[-1].points[0].time_from_start.nanosec > 0
+    n = len(h.trajectories)
+    time.sleep(0.3)
+    assert len(h.trajectories) == n                         # inactive: silent
+    assert h.node.trigger_cleanup() == R.SUCCESS
+    assert h.node._ctl is None
+    h.start()
+    assert h.wait_for(lambda: len(h.trajectories) > n, 5.0)

@@ -13,6 +13,7 @@ import pytest
 pytestmark = pytest.mark.ros
 rclpy = pytest.importorskip('rclpy')
 
+from geometry_msgs.msg import Point  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -22,7 +23,6 @@ from rosbags.typesys import get_typestore, Stores  # noqa: E402
 from sensor_msgs.msg import Image, JointState  # noqa: E402
 from std_msgs.msg import Float64MultiArray, String  # noqa: E402
 from std_srvs.srv import SetBool, Trigger  # noqa: E402
-from geometry_msgs.msg import Point  # noqa: E402
 
 from dil_ros.recording.recover import bag_custom_data, recover_session  # noqa: E402
 
@@ -197,7 +197,8 @@ def test_sigkill_mid_episode(ros_context, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, '-m', 'dil_ros.nodes.recorder_node', '--ros-args',
          '-p', f'output_dir:={session}', '-p', 'flush_period_s:=0.1', '-p', 'status_period_s:=0.1',
-         '-p', "extra_topics:=['/camera/image:sensor_msgs/msg/Image', '/note:std_msgs/msg/String']"],
+         '-p', "extra_topics:=['/camera/image:sensor_msgs/msg/Image', "
+                     "'/note:std_msgs/msg/String']"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     op = Operator()
     executor = MultiThreadedExecutor(num_threads=2)

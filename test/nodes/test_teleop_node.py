@@ -1,4 +1,4 @@
-"""teleop_node over DDS with synthetic pygame keyboard events (SDL dummy video driver, no device)."""
+"""teleop_node over DDS with synthetic pygame keyboard events (SDL dummy video driver)."""
 import os
 import threading
 import time

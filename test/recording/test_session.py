@@ -238,3 +238,36 @@ def test_torn_mcap_tail_is_skipped(tmp_path, make_msgs):
         f.write(b'\x06' + (10**6).to_bytes(8, 'little') + b'torn')
     log = recover_session(root)
     assert log == ['episode_0000: recovered 40 messages (0.0 s)']
+
+
+def test_recover_cli(tmp_path, make_msgs, capsys):
+    from argparse import ArgumentParser, Namespace
+    from dil_ros.cli import recover as cli
+    from dil_ros.recording.episode import RecordingError
+    msgs = make_msgs(5)
+    root = tmp_path / 's'
+    rec = _recorder(root, msgs)
+    rec.start()
+    _feed(rec, msgs)
+    time.sleep(0.3)
+    rec.episode._accepting = False
+    parser = ArgumentParser()
+    cli.add_arguments(parser)
+    assert cli.run(parser.parse_args([str(root)])) == 0
+    assert capsys.readouterr().out == 'episode_0000: recovered 20 messages (0.0 s)\n'
+    with pytest.raises(RecordingError, match='not a session folder'):
+        cli.run(Namespace(session_dir=str(tmp_path / 'nope'), drop=False))
+
+
+def test_undecodable_message_is_counted_not_stored(tmp_path, make_msgs):
+    msgs = make_msgs(2)
+    rec = _recorder(tmp_path / 's', msgs)
+    rec.start()
+    _feed(rec, msgs)
+    rec.put('/joint_states', b'\x00\x01\x00\x00\x07')
+    deadline = time.time() + 5
+    while 'undecodable' not in rec.status() and time.time() < deadline:
+        time.sleep(0.01)
+    assert rec.status()['undecodable'] == {'/joint_states': 1}
+    rec.stop()
+    assert len(_read_bag(tmp_path / 's' / 'episode_0000')['/joint_states']) == 2
