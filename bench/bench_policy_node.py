@@ -125,7 +125,7 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
     params = {'policy_path': policy_path, 'start_enabled': True, 'handover': handover}
     node = PolicyNode(parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
     robot = subprocess.Popen([sys.executable, __file__, '--robot', '--lag', str(lag_s)])
-    ticks, commands, chunk_events = [], [], []
+    ticks, commands, chunk_events = [], [], []   # wall clock; node clock; node clock
     executor = MultiThreadedExecutor(num_threads=4)
     executor.add_node(node)
     thread = threading.Thread(target=executor.spin, daemon=True)
@@ -137,14 +137,16 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
     def tick(now):
         ticks.append(time.perf_counter())
         result = tick_fn(now)
+        result.now = now
         if result.new_chunk:
-            chunk_events.append((time.perf_counter(), now - ctl.scheduler.newest.t0))
+            chunk_events.append((now, now - ctl.scheduler.newest.t0))
         return result
 
     def publish(result):
         publish_fn(result)
         if result.command is not None and ctl.active:
-            commands.append((time.perf_counter(), result.command.copy(), result.new_chunk))
+            commands.append((getattr(result, 'now', node.now()), result.command.copy(),
+                             result.new_chunk))
 
     ctl.tick, node._publish = tick, publish
     node.trigger_activate()

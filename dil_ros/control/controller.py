@@ -266,7 +266,12 @@ class PolicyController:
         self.last_error = 'e-stop triggered'
 
     def reset(self) -> None:
-        """Clear history, faults and the e-stop latch (the held command stays the start point)."""
+        """Clear history, faults, the e-stop latch and the held command.
+
+        The robot may have been moved (or a simulator reset) meanwhile, so after a reset the node
+        holds, and starts new chunks from, the measured position rather than its last command.
+        """
+        self.last_command, self._last_command_t = None, None
         self.estop = False
         self.faults.clear()
         self.buffer.clear()

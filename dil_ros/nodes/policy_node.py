@@ -17,7 +17,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.signals import SignalHandlerOptions
-from std_msgs.msg import Bool, Float64MultiArray
+from std_msgs.msg import Bool, Float64, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
@@ -125,6 +125,8 @@ class PolicyNode(LifecycleNode):
                            'twist': (Twist, '/cmd_vel')}[mode]
         self._out = self.create_lifecycle_publisher(out_type, topic, 10)
         self._diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        # One message per chunk: wall-clock inference time, for plots (PlotJuggler, dil-ros demo).
+        self._latency = self.create_publisher(Float64, '~/inference_latency_ms', 10)
         io_group = MutuallyExclusiveCallbackGroup()
         for topic_name, cls in classes.items():
             specs = [s for s in contract.observations.values() if s.topic == topic_name]
@@ -183,6 +185,7 @@ class PolicyNode(LifecycleNode):
         if getattr(self, '_out', None) is not None:
             self.destroy_lifecycle_publisher(self._out)
             self.destroy_publisher(self._diag)
+            self.destroy_publisher(self._latency)
             self._out = None
         self._entities, self._worker, self._ctl = [], None, None
 
@@ -220,6 +223,7 @@ class PolicyNode(LifecycleNode):
                 report = self._ctl.on_failure(request, error, self.now())
             else:
                 report = self._ctl.on_result(request, actions, self.now(), wall_s)
+            self._latency.publish(Float64(data=wall_s * 1e3))
         self._log(report)
 
     def _on_estop(self, msg: Bool) -> None:

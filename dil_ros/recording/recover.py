@@ -3,14 +3,11 @@
 What a crash (SIGKILL, power cut, full disk) can leave, and what recovery does:
 
 * ``.episode_N.partial/`` - an episode that was being recorded: its MCAP has a header and every
-  chunk the writer
-  flushed (one per ``flush_period_s``) but no summary/footer and no metadata.yaml. ``recover``
-  reads every record
-  that is intact (a torn last chunk is skipped), writes them into a fresh MCAP rosbag2 with
-  metadata.yaml,
-  renames it to ``episode_N/`` and adds it to the index with ``recovered: true``. ``--drop``
-  deletes the partial
-  episode instead. A partial episode with no readable message is dropped.
+  chunk the writer flushed (one per ``flush_period_s``) but no summary/footer and no
+  metadata.yaml. ``recover`` reads every record that is intact (a torn last chunk is skipped),
+  writes them into a fresh MCAP rosbag2 with metadata.yaml, renames it to ``episode_N/`` and adds
+  it to the index with ``recovered: true``. ``--drop`` deletes the partial episode instead. A
+  partial episode with no readable message is dropped.
 * ``episode_N/`` that the index misses (crash between the rename and the index update) - added to
   the index.
 * ``.episode_N.recover/`` - leftovers of an interrupted recovery - deleted (the partial is still

@@ -29,11 +29,6 @@ def policy_from_checkpoint(state: Dict[str, Any], ema: bool = True,
         raise CheckpointError(f'{source}: no EMA weights in the checkpoint')
     else:
         weights = state['model']
-    # The DDIM schedule is a function of num_inference_steps, not a learned weight: keep the
-    # freshly built one when the step count changes.
-    own = policy.state_dict()
-    weights = {k: (own[k] if k in own and own[k].shape != v.shape else v)
-               for k, v in weights.items()}
     try:
         policy.load_state_dict(weights)
     except RuntimeError as exc:

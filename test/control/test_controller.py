@@ -150,3 +150,18 @@ def test_trajectory_points_follow_now_strictly_increasing(ctl, contract):
     assert times[0] > 0 and np.all(np.diff(times) > 0)
     assert points.shape == (len(times), 3)
     assert times[0] == pytest.approx(0.07)
+
+
+def test_reset_forgets_the_old_command_and_holds_the_measured_position(ctl, contract):
+    """After a reset (e.g. the robot was moved by hand or the sim reset) nothing drives the arm
+    back to where the previous episode left it: holds and new chunks start from the new state."""
+    feed(ctl, 1.0, q=(1.0, 1.0, 1.0))
+    ctl.on_result(ctl.tick(1.0).request, chunk(contract, q=(1.0, 1.0, 1.0)), 1.05)
+    np.testing.assert_allclose(ctl.tick(1.1).command, [1.0, 1.0, 1.0])
+    ctl.reset()
+    assert ctl.tick(2.0).command is None          # nothing known to be safe yet: send nothing
+    feed(ctl, 2.0, q=(-0.5, 0.2, 0.3))
+    tick = ctl.tick(2.01)
+    np.testing.assert_allclose(tick.command, [-0.5, 0.2, 0.3])
+    ctl.on_result(tick.request, chunk(contract, q=(-0.5, 0.2, 0.3)), 2.05)
+    np.testing.assert_allclose(ctl.tick(2.06).command, [-0.5, 0.2, 0.3], atol=1e-9)

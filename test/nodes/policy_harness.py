@@ -11,7 +11,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool, Float64MultiArray
+from std_msgs.msg import Bool, Float64, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
@@ -73,6 +73,9 @@ class PolicyHarness:
                               lambda m: self._add(self.trajectories, m), 10)
         r.create_subscription(DiagnosticArray, '/diagnostics',
                               lambda m: self._add(self.diagnostics, m.status[0]), 10)
+        self.latencies = []
+        r.create_subscription(Float64, '/policy_node/inference_latency_ms',
+                              lambda m: self._add(self.latencies, m.data), 10)
         self.enable_cli = r.create_client(SetBool, '/policy_node/enable')
         self.reset_cli = r.create_client(Trigger, '/policy_node/reset')
         r.create_timer(0.01, self.publish_state)
@@ -86,7 +89,6 @@ class PolicyHarness:
     def _add(self, where, item):
         with self._lock:
             where.append(item)
-
 
     def publish_state(self, stamp=None, values=None):
         if self.sim_time is not None:      # a simulator's /clock, 1x from 1000 s
@@ -149,8 +151,8 @@ class PolicyHarness:
         return d.level, d.message, {kv.key: kv.value for kv in d.values}
 
     def close(self):
-        self.executor.shutdown(timeout_sec=2.0)
-        self._thread.join(2.0)
+        self.executor.shutdown(timeout_sec=10.0)
+        self._thread.join(10.0)
         if self.node is not None:
             self.node.trigger_shutdown()   # releases the inference thread
             self.node.destroy_node()

@@ -1,5 +1,6 @@
 """policy_node against a fake robot, over DDS on localhost (plain rclpy, no launch)."""
 import math
+from pathlib import Path
 import time
 
 import numpy as np
@@ -63,6 +64,7 @@ def test_forward_commands_in_contract_order_at_rate(harness):
     level, message, values = h.last_diagnostic()
     assert level == b'\x00' and message == 'commanding'
     assert float(values['inference latency p50 [ms]']) > 0
+    assert h.latencies and all(0 < ms < 5000 for ms in h.latencies)   # one per chunk
 
 
 def test_joint_trajectory_output(harness):
@@ -164,7 +166,7 @@ def test_configure_refuses_bad_artifacts(harness, policy, expect):
     assert h.wait_for(lambda: h.log_has(expect, ERROR)), h.logs
 
 
-def test_main_holds_on_ctrl_c(ros_context, artifacts):
+def test_main_holds_on_ctrl_c(ros_context, artifacts, tmp_path):
     """The console script: lifecycle over services, then SIGINT sends a hold and exits cleanly."""
     import signal
     import subprocess
@@ -174,8 +176,13 @@ def test_main_holds_on_ctrl_c(ros_context, artifacts):
     from lifecycle_msgs.srv import ChangeState
 
     from policy_harness import FakeRobot
+    # config/policy.yaml, keyed by the renamed node (types and names must match the declarations)
+    params = tmp_path / 'policy.yaml'
+    yaml_text = (Path(__file__).resolve().parents[2] / 'config' / 'policy.yaml').read_text()
+    params.write_text(yaml_text.replace('policy_node:', 'policy_node_main:', 1))
     proc = subprocess.Popen(
         [sys.executable, '-m', 'dil_ros.nodes.policy_node', '--ros-args',
+         '--params-file', str(params),
          '-r', '__node:=policy_node_main',   # no stale graph entries of in-process nodes
          '-p', f'policy_path:={artifacts["good"]}', '-p', 'start_enabled:=true'],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
