@@ -62,7 +62,7 @@ class Listener:
 
     def path_between(self, t0: float, t1: float) -> np.ndarray:
         with self._lock:
-            rows = [q for t, q in self.samples if t0 <= t <= t1]
+            rows = [q for t, q in self.samples if t0 < t <= t1]
             self.samples = [s for s in self.samples if s[0] > t1]
         return np.asarray(rows, dtype=float).reshape(-1, len(self.joints))
 
@@ -95,6 +95,7 @@ def evaluate_policy(name: str, policy_path: Path, contract_path: str, episodes: 
             harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=False))
             time.sleep(SETTLE_S)  # the hold command of the last episode lands before the reset
             info = reset_sim(harness)
+            time.sleep(SETTLE_S)  # joint states from before the reset are in, then forgotten
             harness.call(Trigger, '/policy_node/reset')
             harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=True))
             result = harness.wait_result(info['episode'], EPISODE_TIMEOUT_S)

@@ -93,6 +93,7 @@ class Harness:
             process.stop()
         self.processes.clear()
         self.executor.shutdown(timeout_sec=2.0)
+        self._thread.join(timeout=5.0)
         self.client.destroy_node()
 
     def check(self) -> None:

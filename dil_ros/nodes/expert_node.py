@@ -28,6 +28,11 @@ LATCHED_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
+# /task/status stamps are rounded to 1 us; a joint state from just before the reset must not pass
+# for one after it (planning from the previous episode's pose swings the arm through the pillar).
+STAMP_MARGIN_S = 1e-3
+
+
 def param_overrides(values: Dict[str, Any]) -> List[Parameter]:
     return [Parameter(name, value=value) for name, value in values.items()]
 
@@ -90,8 +95,8 @@ class ExpertNode(Node):
     def on_timer(self) -> None:
         if not self.running or self.q is None or self.goal is None:
             return
-        if self.plan is None and self.q_stamp <= self.episode_start:
-            return  # joint states from before the reset
+        if self.plan is None and self.q_stamp <= self.episode_start + STAMP_MARGIN_S:
+            return  # joint states from before the reset (the margin absorbs stamp rounding)
         now = self.get_clock().now().nanoseconds * 1e-9
         if self.plan is None:
             self.plan = self.expert.plan(self.q, self.goal, self.side)
