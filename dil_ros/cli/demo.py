@@ -1,106 +1,60 @@
-"""`dil-ros demo`: the whole pipeline offline, on the synthetic task of dil_ros/sim/bimodal.py.
+"""`dil-ros demo`: the whole product end to end on the embedded MuJoCo arm, over ROS 2.
 
-scripted expert demonstrations -> LeRobot dataset -> train diffusion policy + MSE baseline ->
-export policy.ts / baseline.ts -> closed-loop rollouts of the exported files -> success rates and a
-trajectory plot. Everything lands under runs/<name>/.
+record expert demonstrations (sim_node + expert_node + recorder_node) -> convert the bags -> train a
+diffusion policy and an MSE baseline -> export policy.ts -> policy_node closed loop against sim_node ->
+success rates, latency, jitter, plots and an mp4 under runs/<name>/.
+
+`--offline` runs the same learning pipeline without ROS on a synthetic 2-D task (seconds).
 """
-import shutil
-import time
 from pathlib import Path
 
 from dil_ros.cli.main import CliError
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument('--name', default='demo', help='run name: output goes to runs/<name>/')
-    parser.add_argument('--episodes', type=int, default=100, help='expert demonstrations')
-    parser.add_argument('--steps', type=int, default=None,
-                        help='training steps per policy (default: the config\'s)')
-    parser.add_argument('--eval-episodes', type=int, default=100,
-                        help='closed-loop episodes per policy')
-    parser.add_argument('--config', type=Path, default=None,
-                        help='training config (default: config/train_tiny.yaml)')
-    parser.add_argument('--seed', type=int, default=0, help='seed of demonstrations and rollouts')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch CPU threads (1 is fastest for these tiny networks)')
+    parser.add_argument('--name', default='demo', help='run name: output goes to RUNS/<name>/')
     parser.add_argument('--runs', type=Path, default=Path('runs'), help='parent directory')
+    parser.add_argument('--episodes', type=int, default=100, help='expert demonstrations')
+    parser.add_argument('--eval-episodes', type=int, default=50,
+                        help='closed-loop episodes of the diffusion policy')
+    parser.add_argument('--baseline-episodes', type=int, default=20,
+                        help='closed-loop episodes of the MSE baseline')
+    parser.add_argument('--video-episodes', type=int, default=3,
+                        help='rollouts rendered to RUNS/<name>/rollouts.mp4 (0: none)')
+    parser.add_argument('--steps', type=int, default=None,
+                        help="training steps per policy (default: the config's)")
+    parser.add_argument('--config', type=Path, default=None,
+                        help='training config (default: config/train_demo_arm.yaml; '
+                             'offline: config/train_tiny.yaml)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of demonstrations and rollouts')
+    parser.add_argument('--record-rtf', type=float, default=4.0,
+                        help='sim speed while recording, x real time')
+    parser.add_argument('--eval-rtf', type=float, default=1.0,
+                        help='sim speed in closed loop, x real time (1: the real-time loop)')
+    parser.add_argument('--output-mode', default='joint_trajectory',
+                        choices=('joint_trajectory', 'forward_command'),
+                        help='how policy_node commands the arm')
+    parser.add_argument('--offline', action='store_true',
+                        help='no ROS: the synthetic 2-D task of dil_ros/sim/bimodal.py')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch CPU threads for --offline (1 is fastest for tiny networks)')
 
 
-def _check(args) -> None:
-    for flag in ('episodes', 'eval_episodes', 'threads'):
+def run(args) -> int:
+    for flag in ('episodes', 'eval_episodes', 'baseline_episodes', 'threads'):
         if getattr(args, flag) < 1:
             raise CliError(f'--{flag.replace("_", "-")} must be >= 1, got {getattr(args, flag)}')
     if args.steps is not None and args.steps < 1:
         raise CliError(f'--steps must be >= 1, got {args.steps}')
-
-
-def _policy_fn(artifact):
-    """Batched closed-loop callable around the exported TorchScript module."""
-    import torch
-
-    def fn(obs):
-        batch = {k: torch.from_numpy(v) for k, v in obs.items()}
-        with torch.inference_mode():
-            return artifact.module(batch, None).numpy()
-    return fn
-
-
-def run(args) -> int:
-    _check(args)
-    import torch
-    from dil_ros.data.lerobot import write_dataset
-    from dil_ros.policy.artifact import load_artifact
-    from dil_ros.policy.export import export_policy
-    from dil_ros.sim import bimodal
-    from dil_ros.training.config import config_dir, load_run_config
-    from dil_ros.training.restore import load_run
-    from dil_ros.training.trainer import TrainRequest, train
-
-    torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    out = args.runs / args.name
-    out.mkdir(parents=True, exist_ok=True)
-    config = load_run_config(args.config or config_dir() / 'train_tiny.yaml')
-    contract = bimodal.bimodal_contract()
-
-    print(f'[1/5] {args.episodes} scripted demonstrations (left or right of the disc)', flush=True)
-    demos = bimodal.make_demonstrations(args.episodes, seed=args.seed)
-    dataset = write_dataset(out / 'dataset', demos, fps=bimodal.RATE_HZ, overwrite=True,
-                            robot_type='point_2d')
-    print(f'      dataset: {out / "dataset"}', flush=True)
-
-    artifacts = {}
-    for step_no, (kind, label, file) in enumerate((('diffusion', 'diffusion policy', 'policy.ts'),
-                                                   ('regression', 'MSE baseline', 'baseline.ts'))):
-        print(f'[{2 + step_no}/5] training the {label}', flush=True)
-        run_dir = out / ('diffusion' if kind == 'diffusion' else 'baseline')
-        shutil.rmtree(run_dir, ignore_errors=True)
-        train(TrainRequest(dataset=out / 'dataset', run_dir=run_dir, config=config,
-                           contract=contract, kind=kind, steps=args.steps))
-        policy, meta = load_run(run_dir)
-        artifacts[label] = export_policy(policy, out / file, meta)
-        print(f'      exported {artifacts[label]}', flush=True)
-    del dataset
-
-    print(f'[4/5] closed-loop rollouts of the exported files ({args.eval_episodes} episodes each)',
-          flush=True)
-    results = {}
-    for label, path in artifacts.items():
-        artifact = load_artifact(path)
-        torch.manual_seed(args.seed)
-        results[label] = bimodal.rollout(_policy_fn(artifact), seed=args.seed + 1,
-                                         batch=args.eval_episodes,
-                                         n_obs_steps=artifact.n_obs_steps,
-                                         n_action_steps=artifact.n_action_steps)
-    print('[5/5] results', flush=True)
-    for label, res in results.items():
-        s = res.summary()
-        print(f'      {label:17s} success {s["success"]:6.1%}  left {s["left"]:6.1%}  '
-              f'right {s["right"]:6.1%}  through the disc {s["collided"]:6.1%}')
-    plot = out / 'trajectories.png'
-    bimodal.plot_trajectories(results, plot, demos=demos[:40])
-    print(f'      trajectories: {plot}')
-    print(f'      policies:     {", ".join(str(p) for p in artifacts.values())}')
-    print(f'      loss plots:   {out / "diffusion" / "loss.png"}, {out / "baseline" / "loss.png"}')
-    print(f'done in {time.perf_counter() - t0:.0f} s')
-    return 0
+    if args.record_rtf <= 0 or args.eval_rtf <= 0:
+        raise CliError('--record-rtf and --eval-rtf must be > 0')
+    if args.offline:
+        from dil_ros.demo.offline import run_offline
+        return run_offline(args)
+    from dil_ros.demo.pipeline import DemoOptions, run_demo
+    summary = run_demo(DemoOptions(
+        name=args.name, runs=args.runs, episodes=args.episodes, eval_episodes=args.eval_episodes,
+        baseline_episodes=args.baseline_episodes, video_episodes=args.video_episodes,
+        steps=args.steps, config=args.config, seed=args.seed, record_rtf=args.record_rtf,
+        eval_rtf=args.eval_rtf, output_mode=args.output_mode))
+    return 0 if summary['evaluation']['diffusion']['episodes'] else 1

@@ -14,6 +14,12 @@ def add_arguments(parser) -> None:
                         help='export the raw (non-averaged) weights')
     parser.add_argument('--num-inference-steps', type=int, default=None,
                         help='DDIM steps at inference (default: the training config\'s)')
+    parser.add_argument('--forms', default='',
+                        help='also write faster forms next to the output, each checked against '
+                             'it on the same noise: comma list of fp16, bf16, aot '
+                             '(policy_node parameter `form` picks one)')
+    parser.add_argument('--device', default='auto',
+                        help='device the --forms are built for: auto | cpu | cuda[:N]')
 
 
 def run(args) -> int:
@@ -27,7 +33,16 @@ def run(args) -> int:
     policy, meta = load_run(args.run_dir, ema=args.ema,
                             num_inference_steps=args.num_inference_steps)
     out = args.output or args.run_dir / 'policy.ts'
+    forms = [f for f in args.forms.split(',') if f]
+    unknown = sorted(set(forms) - {'fp16', 'bf16', 'aot'})
+    if unknown:
+        raise CliError(f'--forms: unknown {", ".join(unknown)} (choose from fp16, bf16, aot)')
     export_policy(policy, out, meta)
     print(f'exported {meta["kind"]} policy (step {meta["train_step"]}, '
           f'{"EMA" if meta["ema"] else "raw"} weights) to {out}')
+    if forms:
+        from dil_ros.accel.forms import export_forms
+        for form, info in export_forms(policy, out, forms, args.device).items():
+            print(f'  {form}: {info["path"]} (max abs error vs {out.name}: '
+                  f'{info["max_abs_err"]:.2e}, bound {info["bound"]:.2e})')
     return 0

@@ -9,6 +9,7 @@
 """
 from dataclasses import dataclass
 import json
+import os
 from pathlib import Path
 import shutil
 import time
@@ -71,6 +72,8 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
     summary: Dict[str, object] = {'name': opts.name, 'contract': str(contract_path)}
     timings: Dict[str, float] = {}
 
+    # Demo traffic stays on this machine unless the user configured discovery otherwise.
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     rclpy.init()
     try:
         _stage(1, f'recording {opts.episodes} expert demonstrations over ROS 2 '

@@ -35,6 +35,8 @@ PARAMETERS = {  # name: (default, description)
     'policy_path': ('', 'policy.ts exported by dil-ros export'),
     'contract': ('', 'robot contract YAML (empty: the package mujoco_arm.yaml)'),
     'device': ('cpu', "'cpu' or 'cuda' (falls back to cpu with a warning)"),
+    'form': ('torchscript', 'faster form of the same policy: torchscript | cuda_graph | fp16 | '
+                            'bf16 | aot (sibling files from `dil-ros export --forms`)'),
     'output_mode': ('forward_command', f'one of {OUTPUT_MODES}'),
     'controller': ('', 'name in /<controller>/... (empty: contract action.controller)'),
     'control_rate_hz': (100.0, 'command / control loop rate'),
@@ -96,7 +98,12 @@ class PolicyNode(LifecycleNode):
             raise ContractError('parameter policy_path is empty: set it to an exported policy.ts')
         artifact = load_artifact(self.param('policy_path'), device)
         artifact.require_contract(contract)
-        self._worker = InferenceWorker(artifact.module, device, self._on_inference_done)
+        policy = artifact.module
+        if self.param('form') != 'torchscript':
+            from dil_ros.accel.forms import load_policy_form
+            policy = load_policy_form(artifact.path, self.param('form'), device)
+            self.get_logger().info(f'form {policy.form} on {policy.device}: {policy.message}')
+        self._worker = InferenceWorker(policy, device, self._on_inference_done)
         warm = {k: np.zeros((contract.n_obs_steps, d)) for k, d in contract.obs_dims.items()}
         for _ in range(WARMUP_RUNS):  # TorchScript optimises on its first runs
             t = time.perf_counter()

@@ -166,6 +166,19 @@ def test_configure_refuses_bad_artifacts(harness, policy, expect):
     assert h.wait_for(lambda: h.log_has(expect, ERROR)), h.logs
 
 
+def test_form_parameter_falls_back_or_refuses(harness):
+    """`form` picks a faster form: cuda_graph without CUDA runs TorchScript and says so; a form
+    whose file was never exported refuses to configure, naming the file."""
+    from rclpy.lifecycle import TransitionCallbackReturn
+    h = harness(form='cuda_graph')
+    h.start()
+    assert h.log_has('form torchscript'), h.logs
+    settled(h, time.monotonic())
+    h2 = harness(form='aot')
+    assert h2.node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert h2.wait_for(lambda: h2.log_has('no AOTInductor package', ERROR)), h2.logs
+
+
 def test_main_holds_on_ctrl_c(ros_context, artifacts, tmp_path):
     """The console script: lifecycle over services, then SIGINT sends a hold and exits cleanly."""
     import signal

@@ -83,3 +83,19 @@ def test_train_errors_are_one_line(tmp_path, bimodal_dataset, capsys):
     assert f'{bad}: optim.warmup: unknown key' in err
     assert main(['train', '--dataset', str(tmp_path / 'nope'), '--out', str(tmp_path / 'r')]) == 1
     assert 'nope' in capsys.readouterr().err
+
+
+def test_export_bf16_form_beside_policy(trained_runs, capsys):
+    from dil_ros.accel.forms import load_policy_form
+    out = trained_runs / 'formed.ts'
+    assert main(['export', str(trained_runs / 'diffusion'), '-o', str(out), '--forms', 'bf16',
+                 '--device', 'cpu']) == 0
+    assert 'bf16:' in capsys.readouterr().out
+    form = load_policy_form(out, 'bf16', 'cpu')
+    batch = {k: torch.from_numpy(v)[None] for k, v in obs().items()}
+    noise = torch.randn(1, 16, 2, generator=torch.Generator().manual_seed(0))
+    ref = load_artifact(out).module(batch, noise)
+    assert form.path.name == 'formed.bf16.ts'
+    assert torch.allclose(form(batch, noise), ref, atol=0.2)   # same policy, coarser numbers
+    assert main(['export', str(trained_runs / 'diffusion'), '-o', str(out), '--forms', 'int4']) == 1
+    assert 'unknown int4' in capsys.readouterr().err

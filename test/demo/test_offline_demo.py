@@ -1,9 +1,9 @@
-"""`dil-ros demo` runs the whole offline pipeline (tiny settings here; the real run takes minutes)."""
+"""`dil-ros demo --offline` runs the whole pipeline without ROS (tiny settings here; the real run takes minutes)."""
 from dil_ros.cli.main import main
 
 
 def test_demo_smoke(tmp_path, capsys):
-    rc = main(['demo', '--name', 'smoke', '--runs', str(tmp_path), '--episodes', '6',
+    rc = main(['demo', '--offline', '--name', 'smoke', '--runs', str(tmp_path), '--episodes', '6',
                '--steps', '20', '--eval-episodes', '4'])
     out = capsys.readouterr().out
     assert rc == 0, out
