@@ -33,7 +33,7 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from dil_ros.sim.arm_sim import ArmSim, TrajectoryError
-from dil_ros.sim.task import episode_result, ReachAroundTask
+from dil_ros.sim.task import episode_result, ReachAroundTask, RUNNING, SUCCESS
 
 STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
@@ -67,6 +67,9 @@ class SimNode(Node):
         self.reset_delay = declare('reset_delay', 0.5, 'sim seconds between episode end and reset')
         self.max_episodes = declare('max_episodes', 0, 'episodes with auto_reset; 0 = no limit')
         time_limit = declare('time_limit', 6.0, 'episode time limit in sim seconds', True)
+        self.settle_time = declare(
+            'settle_time', 0.5, 'sim seconds an episode runs on after success before its result '
+            'is published (recordings then show the arm arriving, not only approaching)')
         controller = declare('controller_name', 'arm_controller', 'controller name', True)
         video = declare('record_video', '', 'mp4 path to render to; empty = none', True)
         fps = declare('video_fps', 30.0, 'video frame rate (sim time)', True)
@@ -119,6 +122,7 @@ class SimNode(Node):
         self.set_parameters([Parameter('seed', value=seed + 1)])
         self.episode_index += 1
         self.result_sent = False
+        self._done_at = None
         self.reset_at = None
         self.publish_goal()
         self.publish_status()
@@ -173,11 +177,14 @@ class SimNode(Node):
         self.js_pub.publish(js)
         if self.video is not None:
             self.video.maybe_capture(sim)
-        if sim.done and not self.result_sent:
+        if sim.done and self._done_at is None:
+            self._done_at = sim.clock
+        if sim.done and not self.result_sent and not self.settling:
             self.result_sent = True
             self.episodes_ended += 1
             result = episode_result(sim.episode, self.episode_index, sim.status,
-                                    sim.episode_time, stamp=sim.clock)
+                                    sim.episode_time - (sim.clock - self._done_at),
+                                    stamp=sim.clock)
             self.result_pub.publish(String(data=json.dumps(result)))
             self.publish_status()
             self.get_logger().info(f'episode {self.episode_index} (seed {sim.episode.seed}): '
@@ -195,10 +202,17 @@ class SimNode(Node):
         x, y, z = self.sim.episode.goal
         self.goal_pub.publish(Point(x=x, y=y, z=z))
 
+    @property
+    def settling(self) -> bool:
+        """Succeeded, within settle_time: still 'running' for the expert and the recorder."""
+        return (self.sim.status == SUCCESS and self._done_at is not None
+                and self.sim.clock < self._done_at + self.settle_time)
+
     def publish_status(self) -> None:
         sim = self.sim
+        state = RUNNING if self.settling else sim.status
         self.status_pub.publish(String(data=json.dumps({
-            'episode': self.episode_index, 'seed': sim.episode.seed, 'state': sim.status,
+            'episode': self.episode_index, 'seed': sim.episode.seed, 'state': state,
             'time': round(sim.episode_time, 4), 'stamp': round(sim.clock, 6),
             'goal': list(sim.episode.goal)})))
 
