@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check -c constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-fast bench clean
+.PHONY: venv demo test test-all bench clean
 
 venv: $(STAMP)
 
@@ -21,12 +21,13 @@ $(STAMP): requirements.txt requirements-ros.txt constraints.txt setup.py
 demo: $(STAMP)
 	$(VENV)/bin/dil-ros demo $(DEMO_ARGS)
 
+# `make test` skips tests marked slow (AOTInductor compiles take minutes); `make test-all` runs them.
 # pytest exits 5 when it collects nothing; that is not a failure.
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	$(PY) -m pytest -q -m "not slow" --durations=10 $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
-test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+test-all: $(STAMP)
+	$(PY) -m pytest -q --durations=10 $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 bench: $(STAMP)
 	$(VENV)/bin/dil-ros bench $(BENCH_ARGS)

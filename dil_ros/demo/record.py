@@ -24,7 +24,7 @@ def record_demonstrations(session: Path, contract_path: str, episodes: int, seed
         harness.start('expert_node', use_sim_time=True, seed=seed)
         harness.start('recorder_node', contract=str(contract_path), output_dir=str(session),
                       use_sim_time=True, task='reach the goal around the pillar',
-                      robot='dil_ros MuJoCo arm', operator='scripted expert')
+                      robot='dil_ros MuJoCo arm', operator='scripted expert', num_threads=1)
         bar = tqdm(range(episodes), desc='record demonstrations', unit='ep')
         for _ in bar:
             info = reset_sim(harness)

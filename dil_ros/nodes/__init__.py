@@ -1,1 +1,27 @@
+"""Thin rclpy shells over the plain logic in control/, recording/, teleop/ and sim/."""
+from typing import Any, Dict, List
 
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.parameter import Parameter
+
+
+def param_overrides(values: Dict[str, Any]) -> List[Parameter]:
+    """``Node(..., parameter_overrides=param_overrides({'seed': 3}))`` for in-process use."""
+    return [Parameter(name, value=value) for name, value in values.items()]
+
+
+def spin_node(make_node, args=None) -> int:
+    """The console-script main() of a plain node: init, spin until Ctrl+C, clean up."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = make_node()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

@@ -8,33 +8,27 @@ until the episode ends. It plans from the first joint state stamped after the ep
 """
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from geometry_msgs.msg import Point
 import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 
+from dil_ros.nodes import param_overrides, spin_node
 from dil_ros.sim.expert import ScriptedExpert, SIDES
 from dil_ros.sim.task import JOINT_NAMES, RUNNING
 
 STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
 # /task/status stamps are rounded to 1 us; a joint state from just before the reset must not pass
 # for one after it (planning from the previous episode's pose swings the arm through the pillar).
 STAMP_MARGIN_S = 1e-3
 
-
-def param_overrides(values: Dict[str, Any]) -> List[Parameter]:
-    return [Parameter(name, value=value) for name, value in values.items()]
 
 
 class ExpertNode(Node):
@@ -109,16 +103,7 @@ class ExpertNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = ExpertNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-
+    return spin_node(ExpertNode, args)
 
 if __name__ == '__main__':
     main()

@@ -17,11 +17,10 @@ it; set ``seed`` first to replay an episode (same seed, same goal and initial st
 
 import json
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -32,6 +31,7 @@ from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
+from dil_ros.nodes import param_overrides, spin_node
 from dil_ros.sim.arm_sim import ArmSim, TrajectoryError
 from dil_ros.sim.task import episode_result, ReachAroundTask, RUNNING, SUCCESS
 
@@ -39,9 +39,6 @@ STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
-
-def param_overrides(values: Dict[str, Any]) -> List[Parameter]:
-    return [Parameter(name, value=value) for name, value in values.items()]
 
 
 def to_time_msg(seconds: float):
@@ -224,16 +221,7 @@ class SimNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = SimNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-
+    return spin_node(SimNode, args)
 
 if __name__ == '__main__':
     main()

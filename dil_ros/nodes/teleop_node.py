@@ -17,14 +17,13 @@ import sys
 from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import Twist
 from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from dil_ros.data.contract import JOINT_STATE, resolve_contract
+from dil_ros.nodes import spin_node
 from dil_ros.teleop.mapping import from_pygame, MODES, TeleopConfig, TeleopMapper
 
 os.environ.setdefault('PYGAME_HIDE_SUPPORT_PROMPT', '1')
@@ -159,19 +158,7 @@ class TeleopNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = TeleopNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
-
+    return spin_node(TeleopNode, args)
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -62,17 +62,8 @@ class DiffusionPolicy(nn.Module):
     @torch.jit.export
     def normalize_obs(self, obs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Physical-unit observations -> normalised, checking keys and shapes."""
-        out: Dict[str, torch.Tensor] = {}
-        for key in self.obs_keys:
-            if key not in obs:
-                raise KeyError('missing observation key ' + key)
-            x = obs[key]
-            if x.dim() != 3 or x.shape[1] != self.n_obs_steps or x.shape[2] != self.obs_dims[key]:
-                raise ValueError('observation ' + key + ': expected shape [B, '
-                                 + str(self.n_obs_steps) + ', ' + str(self.obs_dims[key])
-                                 + '], got ' + str(list(x.shape)))
-            out[key] = self.normalizer.normalize(key, x)
-        return out
+        return self.normalizer.normalize_observations(obs, self.obs_keys, self.n_obs_steps,
+                                                      self.obs_dims)
 
     @torch.jit.export
     def global_cond(self, nobs: Dict[str, torch.Tensor]) -> torch.Tensor:

@@ -101,6 +101,23 @@ class MinMaxNormalizer(nn.Module):
         raise KeyError('normaliser has no statistics for key ' + key)
 
     @torch.jit.export
+    def normalize_observations(self, obs: Dict[str, torch.Tensor], keys: List[str],
+                               n_obs_steps: int, dims: Dict[str, int]
+                               ) -> Dict[str, torch.Tensor]:
+        """Physical-unit observations {key: [B, To, D]} -> normalised, checking keys and shapes."""
+        out: Dict[str, torch.Tensor] = {}
+        for key in keys:
+            if key not in obs:
+                raise KeyError('missing observation key ' + key)
+            x = obs[key]
+            if x.dim() != 3 or x.shape[1] != n_obs_steps or x.shape[2] != dims[key]:
+                raise ValueError('observation ' + key + ': expected shape [B, '
+                                 + str(n_obs_steps) + ', ' + str(dims[key])
+                                 + '], got ' + str(list(x.shape)))
+            out[key] = self.normalize(key, x)
+        return out
+
+    @torch.jit.export
     def unnormalize(self, key: str, x: torch.Tensor) -> torch.Tensor:
         for _, m in self.params.items():
             if m.key == key:

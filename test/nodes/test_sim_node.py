@@ -187,3 +187,27 @@ def test_episode_result_and_auto_reset(rig):
     n = len(probe.js)
     spin_until(ex, lambda: len(probe.js) > n + 50)
     assert len(probe.results) == 2 and sim.episode_index == 1  # max_episodes reached: holds
+
+
+def test_success_settles_before_the_result(rig):
+    """After the tip reaches the goal the episode runs settle_time more (status still 'running',
+    commands still obeyed), so a recording shows the arm arriving; then the result says success."""
+    from dil_ros.sim.task import ik, polar_to_xyz
+    sim, probe, ex = rig(seed=3, settle_time=0.4)
+    goal = sim.sim.episode.goal
+    outer = [polar_to_xyz(-0.9, 0.78, 0.05), polar_to_xyz(0.9, 0.78, 0.05)]  # around the pillar
+    for via in outer:
+        q = list(ik(*via))
+        probe.cmd.publish(Float64MultiArray(data=q))
+        spin_until(ex, lambda: np.allclose(positions(probe.js[-1]), q, atol=0.02))
+    probe.cmd.publish(Float64MultiArray(data=list(ik(*goal))))
+    spin_until(ex, lambda: sim.sim.done)
+    assert sim.sim.status == 'success'
+    reached = sim.sim.clock
+    assert probe.results == []
+    spin_until(ex, lambda: probe.results)
+    result = probe.results[0]
+    assert result['status'] == 'success'
+    assert result['stamp'] - reached == pytest.approx(0.4, abs=0.02)
+    settling = [st for st in probe.status if reached < st['stamp'] < result['stamp']]
+    assert settling and all(st['state'] == 'running' for st in settling)
