@@ -13,7 +13,6 @@ Optional dependency: see requirements-bench.txt. Never imported by tests.
 import importlib.abc
 import importlib.machinery
 import sys
-import types
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 

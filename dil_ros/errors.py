@@ -1,4 +1,4 @@
-"""The one error family the tools show to users as a single line (file/topic/key named, no traceback)."""
+"""The one error family shown to users as a single line (file/topic/key named, no traceback)."""
 
 
 class DilRosError(Exception):

@@ -1,11 +1,12 @@
-"""Shared fixtures. ROS tests get localhost-only discovery and a domain id unique to this process."""
+"""Shared fixtures. ROS tests get localhost-only discovery and a domain id of their own."""
 import os
 
 import pytest
 
-# Set before rclpy is imported anywhere, so DDS traffic stays on this machine and tests don't collide.
+# Set before rclpy is imported anywhere: DDS traffic stays on this machine, tests don't collide.
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-os.environ['ROS_DOMAIN_ID'] = str(os.environ.get('DIL_ROS_TEST_DOMAIN_ID') or (os.getpid() % 100 + 100))
+os.environ['ROS_DOMAIN_ID'] = str(os.environ.get('DIL_ROS_TEST_DOMAIN_ID')
+                                  or (os.getpid() % 100 + 100))
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
 

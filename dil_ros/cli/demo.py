@@ -1,8 +1,8 @@
 """`dil-ros demo`: the whole product end to end on the embedded MuJoCo arm, over ROS 2.
 
-record expert demonstrations (sim_node + expert_node + recorder_node) -> convert the bags -> train a
-diffusion policy and an MSE baseline -> export policy.ts -> policy_node closed loop against sim_node ->
-success rates, latency, jitter, plots and an mp4 under runs/<name>/.
+record expert demonstrations (sim_node + expert_node + recorder_node) -> convert the bags ->
+train a diffusion policy and an MSE baseline -> export policy.ts -> policy_node closed loop against
+sim_node -> success rates, latency, jitter, plots and an mp4 under runs/<name>/.
 
 `--offline` runs the same learning pipeline without ROS on a synthetic 2-D task (seconds).
 """

@@ -1,7 +1,8 @@
 """`dil-ros`: the offline tools (convert, train, export, demo, bench, ...).
 
-Each subcommand lives in its own module under dil_ros/cli/ that defines ``add_arguments(parser)`` and
-``run(args) -> int``; modules are imported only when their command runs, so ``dil-ros --help`` stays fast.
+Each subcommand lives in its own module under dil_ros/cli/ that defines ``add_arguments(parser)``
+and ``run(args) -> int``; modules are imported only when their command runs, so ``dil-ros --help``
+stays fast.
 """
 import argparse
 import importlib
@@ -41,7 +42,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     module = _load(argv[0])
-    cmd_parser = argparse.ArgumentParser(prog=f'dil-ros {argv[0]}', description=COMMANDS[argv[0]][1])
+    cmd_parser = argparse.ArgumentParser(prog=f'dil-ros {argv[0]}',
+                                         description=COMMANDS[argv[0]][1])
     module.add_arguments(cmd_parser)
     args = cmd_parser.parse_args(argv[1:])
     try:

@@ -3,7 +3,8 @@
 Any rosbag2 works: MCAP or sqlite3 storage, split over several files, recorded by us or by
 ``ros2 bag record``. Message types come from the ROS 2 typestore of ``rosbags``; custom types are
 registered from the definitions the bag carries. Times are the messages' header stamps where they
-have one (non-zero), else the bag's receive time stamps; ``header_stamps=False`` uses receive time only.
+have one (non-zero), else the bag's receive time stamps; ``header_stamps=False`` uses receive time
+only.
 """
 
 from dataclasses import dataclass, field

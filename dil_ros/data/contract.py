@@ -1,7 +1,7 @@
 """The robot contract: one YAML file that says how a robot's topics become policy tensors.
 
-Every stage reads the same file (recorder, converter, trainer, policy node) and the exported policy.ts embeds it
-as a mapping, so a node can refuse an artifact trained for another robot.
+Every stage reads the same file (recorder, converter, trainer, policy node) and the exported
+policy.ts embeds it as a mapping, so a node can refuse an artifact trained for another robot.
 
 Example (config/contracts/mujoco_arm.yaml)::
 
@@ -27,8 +27,8 @@ Timeline (Chi et al.), one tick per 1/rate_hz::
     execute:   |x|x|x|x|x|x|x|x|   Ta = n_action_steps, starting at the newest observation
 
 Observation messages: JointState entries are picked by name (``joints``, in order) from ``field``
-(position/velocity/effort); any other message type lists ``fields`` as dotted paths with optional indices
-(``position.x``, ``data[2]``).
+(position/velocity/effort); any other message type lists ``fields`` as dotted paths with optional
+indices (``position.x``, ``data[2]``).
 """
 
 from dataclasses import dataclass, field as dc_field
@@ -254,8 +254,8 @@ def contract_from_mapping(data: Any, source: str = '<mapping>') -> Contract:
     tp = r.positive_int(top['horizon'], 'horizon')
     ta = r.positive_int(top['n_action_steps'], 'n_action_steps')
     if to + ta - 1 > tp:
-        raise r.fail('n_action_steps', f'n_obs_steps + n_action_steps - 1 = {to + ta - 1} must not '
-                                       f'exceed horizon = {tp}')
+        raise r.fail('n_action_steps', f'n_obs_steps + n_action_steps - 1 = {to + ta - 1} '
+                                       f'must not exceed horizon = {tp}')
 
     obs_map = r.typed(top['observations'], 'observations', Mapping)
     if not obs_map:
@@ -265,7 +265,8 @@ def contract_from_mapping(data: Any, source: str = '<mapping>') -> Contract:
         path = f'observations.{key}'
         if not isinstance(key, str) or not key.startswith('observation.'):
             raise r.fail(path, "observation keys must start with 'observation.'")
-        e = r.mapping(entry, path, ('topic', 'type', 'field', 'joints', 'fields'), ('topic', 'type'))
+        e = r.mapping(entry, path, ('topic', 'type', 'field', 'joints', 'fields'),
+                      ('topic', 'type'))
         topic = r.topic(e['topic'], f'{path}.topic')
         mtype = r.msg_type(e['type'], f'{path}.type')
         if mtype == JOINT_STATE:
@@ -295,7 +296,8 @@ def contract_from_mapping(data: Any, source: str = '<mapping>') -> Contract:
                                            'action.controller', str))
 
     tel = r.mapping(top['teleop'], 'teleop', ('topic', 'type'), ('topic', 'type'))
-    teleop = TopicSpec(r.topic(tel['topic'], 'teleop.topic'), r.msg_type(tel['type'], 'teleop.type'))
+    teleop = TopicSpec(r.topic(tel['topic'], 'teleop.topic'),
+                       r.msg_type(tel['type'], 'teleop.type'))
     if teleop.type not in TELEOP_TYPES:
         raise r.fail('teleop.type', f'must be one of {TELEOP_TYPES}, got {teleop.type!r}')
 

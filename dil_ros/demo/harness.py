@@ -1,9 +1,9 @@
 """Nodes started as processes (as `ros2 launch` would), and a client node that drives them.
 
-Each node runs as its own process (`python -m dil_ros.nodes.<node> --ros-args -p ...`), so the sim, the
-expert, the recorder and the policy do not share one interpreter lock; this process only calls services
-and listens. It is not a launch system: launch/sim_demo.launch.py and launch/policy.launch.py start the
-same nodes with `ros2 launch` where launch is installed.
+Each node runs as its own process (`python -m dil_ros.nodes.<node> --ros-args -p ...`), so the
+sim, the expert, the recorder and the policy do not share one interpreter lock; this process only
+calls services and listens. It is not a launch system: launch/sim_demo.launch.py and
+launch/policy.launch.py start the same nodes with `ros2 launch` where launch is installed.
 """
 import json
 import os
@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any, Dict, List, Optional
 
 import rclpy
@@ -119,6 +120,21 @@ class Harness:
             return future.result()
         finally:
             self.client.destroy_client(cli)
+
+    def wait_for_graph(self, services=(), publishers=(), timeout: float = START_TIMEOUT_S) -> None:
+        """Block until the given services and topic publishers exist (nodes finished starting)."""
+        waited = 0.0
+        while True:
+            names = {name for name, _ in self.client.get_service_names_and_types()}
+            missing = [s for s in services if s not in names]
+            missing += [t for t in publishers if not self.client.count_publishers(t)]
+            if not missing:
+                return
+            self.check()
+            if waited > timeout:
+                raise DemoError(f'nodes not up after {timeout:.0f} s: missing {missing}')
+            time.sleep(0.2)
+            waited += 0.2
 
     def _on_result(self, msg: String) -> None:
         result = json.loads(msg.data)

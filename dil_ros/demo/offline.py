@@ -1,4 +1,4 @@
-"""`dil-ros demo --offline`: the pipeline without ROS, on the synthetic task of dil_ros/sim/bimodal.py.
+"""`dil-ros demo --offline`: the pipeline without ROS, on the synthetic task of sim/bimodal.py.
 
 scripted expert demonstrations -> LeRobot dataset -> train diffusion policy + MSE baseline ->
 export policy.ts / baseline.ts -> closed-loop rollouts of the exported files -> success rates and a

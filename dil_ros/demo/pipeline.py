@@ -74,6 +74,7 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
 
     # Demo traffic stays on this machine unless the user configured discovery otherwise.
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    os.environ.setdefault('MUJOCO_GL', 'egl')  # offscreen rendering for rollouts.mp4, no display
     rclpy.init()
     try:
         _stage(1, f'recording {opts.episodes} expert demonstrations over ROS 2 '

@@ -12,7 +12,7 @@ def tip_paths(joint_paths: Sequence[np.ndarray]) -> List[np.ndarray]:
 
 
 def plot_paths(groups: Dict[str, Sequence[np.ndarray]], out: Path, title: str) -> Path:
-    """One panel per group (expert, diffusion, baseline): tip paths seen from above, pillar drawn."""
+    """One panel per group (expert, diffusion, baseline): tip paths from above, pillar drawn."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -1,4 +1,4 @@
-"""Phase 1: the scripted expert drives the MuJoCo sim while recorder_node stores one bag per episode."""
+"""Phase 1: the scripted expert drives the MuJoCo sim; recorder_node stores one bag per episode."""
 from pathlib import Path
 import time
 from typing import Dict
@@ -25,6 +25,9 @@ def record_demonstrations(session: Path, contract_path: str, episodes: int, seed
         harness.start('recorder_node', contract=str(contract_path), output_dir=str(session),
                       use_sim_time=True, task='reach the goal around the pillar',
                       robot='dil_ros MuJoCo arm', operator='scripted expert', num_threads=1)
+        # The first episode starts only once every node is up (else it runs unrecorded).
+        harness.wait_for_graph(services=['/sim_node/reset', '/recorder_node/start'],
+                               publishers=['/arm_controller/commands'])
         bar = tqdm(range(episodes), desc='record demonstrations', unit='ep')
         for _ in bar:
             info = reset_sim(harness)

@@ -1,4 +1,4 @@
-"""`dil-ros demo --offline` runs the whole pipeline without ROS (tiny settings here; the real run takes minutes)."""
+"""`dil-ros demo --offline` runs the whole pipeline without ROS (tiny settings here)."""
 from dil_ros.cli.main import main
 
 

@@ -1,5 +1,5 @@
-"""`dil-ros demo`: the real pipeline over DDS, shrunk to a smoke test (3 demonstrations, 20 training
-steps, 2 closed-loop episodes). The nodes run as processes, as in `make demo`."""
+"""`dil-ros demo`: the real pipeline over DDS, shrunk to a smoke test (3 demonstrations, 20
+training steps, 2 closed-loop episodes). The nodes run as processes, as in `make demo`."""
 import json
 import os
 import subprocess

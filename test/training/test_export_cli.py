@@ -97,5 +97,6 @@ def test_export_bf16_form_beside_policy(trained_runs, capsys):
     ref = load_artifact(out).module(batch, noise)
     assert form.path.name == 'formed.bf16.ts'
     assert torch.allclose(form(batch, noise), ref, atol=0.2)   # same policy, coarser numbers
-    assert main(['export', str(trained_runs / 'diffusion'), '-o', str(out), '--forms', 'int4']) == 1
+    assert main(['export', str(trained_runs / 'diffusion'), '-o', str(out),
+                 '--forms', 'int4']) == 1
     assert 'unknown int4' in capsys.readouterr().err
