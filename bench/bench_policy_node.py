@@ -116,7 +116,7 @@ def fake_robot(lag_s: float) -> None:
 
 def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: float = 0.0):
     """One node + fake robot for ``seconds``; what the node did, timed on the wall clock."""
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
     from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.parameter import Parameter
 
@@ -126,7 +126,7 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
     node = PolicyNode(parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
     robot = subprocess.Popen([sys.executable, __file__, '--robot', '--lag', str(lag_s)])
     ticks, commands, chunk_events = [], [], []   # wall clock; node clock; node clock
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = SingleThreadedExecutor()  # as policy_node main() does
     executor.add_node(node)
     thread = threading.Thread(target=executor.spin, daemon=True)
     thread.start()

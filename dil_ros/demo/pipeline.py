@@ -54,7 +54,7 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
     from dil_ros.data.convert import ConvertOptions, convert_bags
     from dil_ros.data.lerobot import read_dataset
     from dil_ros.demo.evaluate import evaluate_policy
-    from dil_ros.demo.plots import plot_latency, plot_paths
+    from dil_ros.demo.plots import mode_split, plot_latency, plot_paths
     from dil_ros.demo.record import record_demonstrations
     from dil_ros.policy.export import export_policy
     from dil_ros.training.config import config_dir, load_run_config
@@ -139,10 +139,13 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
         'latency': plot_latency({k: v.latencies_ms for k, v in evals.items()},
                                 out / 'latency.png'),
     }
-    summary['dataset'] = {'episodes': len(dataset.episodes), 'frames': dataset.num_frames}
+    summary['dataset'] = {'episodes': len(dataset.episodes), 'frames': dataset.num_frames,
+                          'modes': mode_split([e.observations['observation.state']
+                                               for e in dataset.episodes])}
     summary['evaluation'] = {
         k: {'episodes': v.episodes, 'successes': v.successes, 'success_rate': v.success_rate,
-            'statuses': v.statuses, 'inference_latency_ms': _percentiles(v.latencies_ms),
+            'statuses': v.statuses, 'modes': mode_split(v.paths),
+            'inference_latency_ms': _percentiles(v.latencies_ms),
             'policy_node_diagnostics': v.diagnostics}
         for k, v in evals.items()}
     summary['timings_s'] = {k: round(v, 1) for k, v in timings.items()}
@@ -160,13 +163,15 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
 
 def _print_summary(s: Dict[str, object]) -> None:
     rec = s['record']
-    print(f'expert demonstrations: {rec["kept"]} kept, {rec["failed"]} failed')
+    print(f'expert demonstrations: {rec["kept"]} kept, {rec["failed"]} failed; '
+          f'passing the pillar {s["dataset"]["modes"]}')
     for name, e in s['evaluation'].items():
         lat = e['inference_latency_ms']
         diag = e['policy_node_diagnostics']
         print(f'{name:10s} success {e["successes"]}/{e["episodes"]} = {e["success_rate"]:.0%}  '
               f'{e["statuses"]}  inference p50 {lat["p50"]:.1f} ms p99 {lat["p99"]:.1f} ms  '
               f'loop jitter p99 {diag.get("loop jitter p99 [ms]", "n/a")} ms')
+        print(f'{"":10s} passing the pillar {e["modes"]}')
     print(f'wall time {s["wall_time_s"]:.0f} s  ({s["timings_s"]})')
     for key, path in s['files'].items():
         if path:

@@ -11,6 +11,27 @@ def tip_paths(joint_paths: Sequence[np.ndarray]) -> List[np.ndarray]:
     return [np.array([fk(q) for q in path]) for path in joint_paths if len(path)]
 
 
+def mode_split(joint_paths: Sequence[np.ndarray]) -> Dict[str, int]:
+    """How tip paths pass the pillar: 'inner' or 'outer' side, 'through' it, or 'not past' it."""
+    from dil_ros.sim.task import ReachAroundTask
+    task = ReachAroundTask()
+    cx, cy = task.obstacle_xy
+    counts = {'inner': 0, 'outer': 0, 'through': 0, 'not past': 0}
+    for path in tip_paths(joint_paths):
+        crossing = np.nonzero(np.diff(np.sign(path[:, 1] - cy)) > 0)[0]
+        if not len(crossing):
+            counts['not past'] += 1
+            continue
+        radius = float(np.hypot(*path[crossing[0], :2]))
+        if radius < cx - task.obstacle_radius:
+            counts['inner'] += 1
+        elif radius > cx + task.obstacle_radius:
+            counts['outer'] += 1
+        else:
+            counts['through'] += 1
+    return counts
+
+
 def plot_paths(groups: Dict[str, Sequence[np.ndarray]], out: Path, title: str) -> Path:
     """One panel per group (expert, diffusion, baseline): tip paths from above, pillar drawn."""
     import matplotlib

@@ -7,7 +7,7 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, Twist
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
@@ -79,7 +79,7 @@ class PolicyHarness:
         self.enable_cli = r.create_client(SetBool, '/policy_node/enable')
         self.reset_cli = r.create_client(Trigger, '/policy_node/reset')
         r.create_timer(0.01, self.publish_state)
-        self.executor = MultiThreadedExecutor(num_threads=4)
+        self.executor = SingleThreadedExecutor()  # as main() spins the node
         if self.node is not None:
             self.executor.add_node(self.node)
         self.executor.add_node(self.robot)
