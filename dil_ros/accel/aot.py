@@ -8,8 +8,6 @@ version). ``load_aot`` loads it with torch alone (``torch._inductor.aoti_load_pa
 compiled code is specific to the device type and the torch version it was built with.
 """
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
@@ -17,6 +15,7 @@ import torch
 from torch import nn
 
 from dil_ros.accel.errors import AccelError
+from dil_ros.atomic import atomic_file
 
 EXTRA_FILE = 'dil_ros.json'
 
@@ -49,16 +48,9 @@ def export_aot(policy: nn.Module, path: Union[str, Path], metadata: Mapping[str,
         files = torch._inductor.aot_compile(program.module(), (dict(example_obs), example_noise),
                                             options={'aot_inductor.package': True})
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}.', suffix='.pt2', dir=path.parent)
-    os.close(fd)
-    try:
-        package_pt2(tmp, aoti_files=files,
+    with atomic_file(path, suffix='.pt2') as tmp:
+        package_pt2(str(tmp), aoti_files=files,
                     extra_files={EXTRA_FILE: json.dumps(meta, indent=1, sort_keys=True)})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

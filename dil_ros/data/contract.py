@@ -35,9 +35,7 @@ from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-import yaml
-
-from dil_ros.errors import DilRosError
+from dil_ros.errors import DilRosError, read_yaml
 
 JOINT_STATE = 'sensor_msgs/msg/JointState'
 JOINT_STATE_FIELDS = ('position', 'velocity', 'effort')
@@ -326,16 +324,7 @@ def contract_from_mapping(data: Any, source: str = '<mapping>') -> Contract:
 
 def load_contract(path: Union[str, Path]) -> Contract:
     """Read and validate a contract YAML file."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ContractError(f'{path}: cannot read contract: {exc.strerror or exc}') from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ContractError(f'{path}: not valid YAML: {exc}') from None
-    return contract_from_mapping(data, str(path))
+    return contract_from_mapping(read_yaml(path, 'contract', ContractError), str(path))
 
 
 def default_contract_path() -> Path:

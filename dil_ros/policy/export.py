@@ -1,8 +1,6 @@
 """Write policy.ts: the scripted (and frozen) policy plus ``dil_ros.json`` metadata, atomically."""
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Mapping, Union
 
@@ -10,6 +8,7 @@ import torch
 from torch import nn
 
 import dil_ros
+from dil_ros.atomic import atomic_file
 from dil_ros.data.contract import Contract
 from dil_ros.policy.artifact import EXTRA_FILE, FORMAT_VERSION, ArtifactError, validate_metadata
 
@@ -65,15 +64,6 @@ def export_policy(policy: nn.Module, path: Union[str, Path], metadata: Mapping[s
     finally:
         policy.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
-    try:
-        torch.jit.save(scripted, tmp, _extra_files={EXTRA_FILE: text})
-        with open(tmp, 'rb') as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as tmp:
+        torch.jit.save(scripted, str(tmp), _extra_files={EXTRA_FILE: text})
     return path

@@ -30,6 +30,7 @@ from typing import Callable, Dict, Mapping, Optional
 from rosbags.rosbag2 import Writer
 from rosbags.rosbag2.enums import StoragePlugin
 
+from dil_ros.atomic import atomic_file
 from dil_ros.errors import DilRosError
 from dil_ros.recording.cdr import TypeRegistry
 
@@ -58,13 +59,8 @@ def partial_dir(session_dir: Path, name: str) -> Path:
 
 def write_json_atomic(path: Path, data) -> None:
     """Write JSON through a temp file, fsync and os.replace: old or new content, never half."""
-    tmp = path.with_name(f'.{path.name}.tmp')
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=2, sort_keys=False)
-        f.write('\n')
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + '\n')
 
 
 def fsync_dir(path: Path) -> None:

@@ -5,7 +5,6 @@ RUN_DIR/checkpoints/latest.pt (and step_<N>.pt when asked) hold: kind ('diffusio
 stats, obs_dims/action_dim, the contract mapping, the dataset fingerprint and the loss history.
 Only plain data and tensors go in, so loading uses ``torch.load(weights_only=True)``.
 """
-import os
 import random
 from pathlib import Path
 from typing import Any, Dict, Union
@@ -13,6 +12,7 @@ from typing import Any, Dict, Union
 import numpy as np
 import torch
 
+from dil_ros.atomic import atomic_file
 from dil_ros.errors import DilRosError
 
 FORMAT = 'dil_ros.checkpoint/1'
@@ -33,19 +33,9 @@ def latest_path(run_dir: Union[str, Path]) -> Path:
 
 def save_atomic(state: Dict[str, Any], path: Union[str, Path]) -> Path:
     """torch.save to a temporary file next to ``path``, then os.replace (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    with atomic_file(path) as tmp:
+        torch.save(state, tmp)
+    return Path(path)
 
 
 def load_checkpoint(path: Union[str, Path]) -> Dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any, Dict, Mapping, Tuple, Union
 
 import yaml
 
-from dil_ros.errors import DilRosError
+from dil_ros.errors import DilRosError, read_yaml
 
 
 class ConfigError(DilRosError, ValueError):
@@ -181,16 +181,7 @@ def run_config_from_mapping(data: Any, source: str = '<mapping>') -> RunConfig:
 
 def load_run_config(path: Union[str, Path]) -> RunConfig:
     """Read config/train_*.yaml into a RunConfig."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f'{path}: cannot read training config: {exc.strerror or exc}') from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f'{path}: not valid YAML: {exc}') from None
-    return run_config_from_mapping(data, str(path))
+    return run_config_from_mapping(read_yaml(path, 'training config', ConfigError), str(path))
 
 
 def config_dir() -> Path:
