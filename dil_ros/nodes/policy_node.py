@@ -253,6 +253,12 @@ class PolicyNode(LifecycleNode):
         self.get_logger().info(response.message)
         return response
 
+    def wait_commands_delivered(self, timeout_s: float) -> bool:
+        """Block until reliable subscribers acknowledged every command sent (e.g. the hold)."""
+        from rclpy.duration import Duration
+        out = getattr(self, '_out', None)
+        return out is None or out.wait_for_all_acked(Duration(seconds=timeout_s))
+
     def _log(self, report) -> None:
         if report is not None:
             level, text = report
@@ -297,6 +303,7 @@ def main(args=None):
         if node._ctl is not None and node._ctl.active:
             node.get_logger().warning('interrupted: sending hold and deactivating')
             node.trigger_deactivate()  # the hold goes out through the lifecycle
+            node.wait_commands_delivered(1.0)  # before the process (and its DDS writer) ends
     finally:
         executor.shutdown()
         node.destroy_node()
