@@ -29,3 +29,13 @@ def contract_path():
 def contract(contract_path):
     from dil_ros.data.contract import load_contract
     return load_contract(contract_path)
+
+
+@pytest.fixture(scope='session')
+def one_torch_thread():
+    """Tiny batch-1 networks run fastest on one thread; more oversubscribe CI's shared cores."""
+    torch = pytest.importorskip('torch')
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

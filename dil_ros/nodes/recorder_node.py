@@ -19,10 +19,8 @@ import sys
 import time
 
 from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, \
-    SingleThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
@@ -30,6 +28,7 @@ from std_msgs.msg import String
 from std_srvs.srv import SetBool, Trigger
 
 from dil_ros.data.contract import resolve_contract
+from dil_ros.nodes import spin_node
 from dil_ros.recording import Recorder, Session
 from dil_ros.recording.session import default_session_dir
 
@@ -176,26 +175,19 @@ class RecorderNode(Node):
     def close(self):
         self.recorder.close()
 
+    def destroy_node(self):
+        self.close()   # finish the episode being written before the node goes
+        return super().destroy_node()
+
+
+def _executor(node):
+    threads = node.param('num_threads')
+    return (SingleThreadedExecutor() if threads <= 1
+            else MultiThreadedExecutor(num_threads=threads))
+
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = RecorderNode()
-        threads = node.param('num_threads')
-        executor = (SingleThreadedExecutor() if threads <= 1
-                    else MultiThreadedExecutor(num_threads=threads))
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
-
+    return spin_node(RecorderNode, args, _executor)
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -1,15 +1,10 @@
 """Seeded random policies on the mujoco_arm contract, kept tiny for 2 shared CPU cores."""
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Batch-1 policies run fastest on one thread; more threads oversubscribe shared CPUs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def one_thread(one_torch_thread):
+    """Every test here runs on one torch thread (see test/conftest.py)."""
 
 
 @pytest.fixture(scope='session')

@@ -1,15 +1,10 @@
 """Fixtures for training tests: a small bimodal dataset and a tiny, fast run config."""
 import pytest
-import torch
 
 
 @pytest.fixture(scope='session', autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread, and CI shares its cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def one_thread(one_torch_thread):
+    """Every test here runs on one torch thread (see test/conftest.py)."""
 
 
 @pytest.fixture(scope='session')
