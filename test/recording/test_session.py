@@ -28,6 +28,15 @@ def _feed(rec, msgs):
             rec.put(topic, data)
 
 
+def _crash_mid_episode(rec, msgs):
+    """Start an episode, let its chunks reach disk, then "crash": nothing more is written or
+    closed (the writer stops accepting, as if the process died)."""
+    rec.start()
+    _feed(rec, msgs)
+    time.sleep(0.3)  # > flush period: chunks on disk
+    rec.episode._accepting = False
+
+
 def _read_bag(path):
     """Every message decoded with rosbags: topic -> list of messages."""
     out = {}
@@ -204,10 +213,7 @@ def test_crash_recovery(tmp_path, make_msgs):
     rec.start()
     _feed(rec, msgs)
     rec.stop(success=True)
-    rec.start()
-    _feed(rec, msgs)
-    time.sleep(0.3)  # > flush period: chunks on disk
-    rec.episode._accepting = False  # "crash": nothing more is written, nothing closed
+    _crash_mid_episode(rec, msgs)
     rec.episode = None
     # A finished episode that the index missed (crash between rename and index update):
     index = _index(root)
@@ -228,10 +234,7 @@ def test_torn_mcap_tail_is_skipped(tmp_path, make_msgs):
     msgs = make_msgs(10)
     root = tmp_path / 's'
     rec = _recorder(root, msgs)
-    rec.start()
-    _feed(rec, msgs)
-    time.sleep(0.3)
-    rec.episode._accepting = False
+    _crash_mid_episode(rec, msgs)
     rec.episode = None
     mcap = root / '.episode_0000.partial' / 'episode_0000' / 'episode_0000.mcap'
     with open(mcap, 'ab') as f:
@@ -247,10 +250,7 @@ def test_recover_cli(tmp_path, make_msgs, capsys):
     msgs = make_msgs(5)
     root = tmp_path / 's'
     rec = _recorder(root, msgs)
-    rec.start()
-    _feed(rec, msgs)
-    time.sleep(0.3)
-    rec.episode._accepting = False
+    _crash_mid_episode(rec, msgs)
     parser = ArgumentParser()
     cli.add_arguments(parser)
     assert cli.run(parser.parse_args([str(root)])) == 0
