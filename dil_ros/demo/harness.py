@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -156,15 +156,9 @@ class Harness:
             return self.results[episode]
 
 
-def reset_sim(harness: Harness, seed: Optional[int] = None) -> Dict[str, Any]:
-    """Start a sim episode over /sim_node/reset (optionally setting its seed first)."""
-    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
-    from rcl_interfaces.srv import SetParameters
+def reset_sim(harness: Harness) -> Dict[str, Any]:
+    """Start the next sim episode over /sim_node/reset (its seed parameter counts up per reset)."""
     from std_srvs.srv import Trigger
-    if seed is not None:
-        value = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=int(seed))
-        harness.call(SetParameters, '/sim_node/set_parameters',
-                     SetParameters.Request(parameters=[Parameter(name='seed', value=value)]))
     reply = harness.call(Trigger, '/sim_node/reset')
     if not reply.success:
         raise DemoError(f'/sim_node/reset failed: {reply.message}')
