@@ -21,13 +21,13 @@ def ros_context():
 
 @pytest.fixture(scope='session')
 def contract_path():
-    from dil_ros.data.contract import default_contract_path
+    from dil_ros.contract import default_contract_path
     return default_contract_path()
 
 
 @pytest.fixture(scope='session')
 def contract(contract_path):
-    from dil_ros.data.contract import load_contract
+    from dil_ros.contract import load_contract
     return load_contract(contract_path)
 
 

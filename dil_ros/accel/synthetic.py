@@ -8,7 +8,7 @@ from typing import Dict, Sequence, Tuple, Union
 
 import torch
 
-from dil_ros.data.contract import Contract, default_contract_path, load_contract
+from dil_ros.contract import Contract, default_contract_path, load_contract
 from dil_ros.policy.config import PolicyConfig
 from dil_ros.policy.diffusion_policy import DiffusionPolicy
 from dil_ros.policy.export import diffusion_metadata, export_policy

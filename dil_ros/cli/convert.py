@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dil_ros.data.contract import resolve_contract
+    from dil_ros.contract import resolve_contract
     from dil_ros.data.convert import convert_bags, ConvertOptions
     if args.gap_threshold is not None and args.gap_threshold <= 0:
         raise CliError(f'--gap-threshold must be > 0, got {args.gap_threshold}')

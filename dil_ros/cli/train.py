@@ -37,7 +37,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from dil_ros.data.contract import resolve_contract
+    from dil_ros.contract import resolve_contract
     from dil_ros.training.config import config_dir, load_run_config
     from dil_ros.training.trainer import TrainRequest, train
 

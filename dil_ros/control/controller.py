@@ -8,7 +8,7 @@ import numpy as np
 from dil_ros.control.limits import CommandLimiter
 from dil_ros.control.obs_buffer import ObservationBuffer
 from dil_ros.control.scheduler import ActionChunk, ChunkScheduler
-from dil_ros.data.contract import Contract, JOINT_STATE
+from dil_ros.contract import Contract, JOINT_STATE
 
 
 @dataclass(frozen=True)

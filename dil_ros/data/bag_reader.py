@@ -16,7 +16,7 @@ from rosbags.interfaces import MessageDefinitionFormat
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import get_types_from_idl, get_types_from_msg, get_typestore, Stores
 
-from dil_ros.data.contract import Contract
+from dil_ros.contract import Contract
 from dil_ros.data.msg_fields import extract, extract_action, FieldError
 from dil_ros.errors import DilRosError
 

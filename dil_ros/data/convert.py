@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from dil_ros.data.bag_reader import ACTION_KEY, BagError, read_bag
-from dil_ros.data.contract import Contract
+from dil_ros.contract import Contract
 from dil_ros.data.episode import Episode
 from dil_ros.data.lerobot import check_writable, write_dataset
 from dil_ros.data.resample import active_range, find_gaps, grid, sample

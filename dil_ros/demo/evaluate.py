@@ -78,7 +78,7 @@ def evaluate_policy(name: str, policy_path: Path, contract_path: str, episodes: 
                     real_time_factor: float, log_dir: Path, output_mode: str = 'joint_trajectory',
                     video_path: str = '') -> EvalResult:
     """Run ``episodes`` closed-loop episodes from sim seed ``seed`` on; count successes."""
-    from dil_ros.data.contract import load_contract
+    from dil_ros.contract import load_contract
     joints = load_contract(contract_path).action.joints
     harness = Harness(Path(log_dir) / name)
     listener = Listener(harness.client, joints)

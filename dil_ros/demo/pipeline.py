@@ -50,7 +50,7 @@ def _percentiles(values) -> Dict[str, float]:
 def run_demo(opts: DemoOptions) -> Dict[str, object]:
     import rclpy
     import torch
-    from dil_ros.data.contract import default_contract_path, load_contract
+    from dil_ros.contract import default_contract_path, load_contract
     from dil_ros.data.convert import ConvertOptions, convert_bags
     from dil_ros.data.lerobot import read_dataset
     from dil_ros.demo.evaluate import evaluate_policy

@@ -21,11 +21,11 @@ from std_msgs.msg import Bool, Float64, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
-from dil_ros.control import messages
+from dil_ros.nodes import messages
 from dil_ros.control.controller import ControlConfig, PolicyController
 from dil_ros.control.inference import InferenceWorker
 from dil_ros.control.scheduler import HANDOVERS
-from dil_ros.data.contract import ContractError, default_contract_path, load_contract
+from dil_ros.contract import ContractError, default_contract_path, load_contract
 from dil_ros.data.msg_fields import extract, FieldError
 from dil_ros.errors import DilRosError
 

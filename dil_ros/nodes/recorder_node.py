@@ -27,7 +27,7 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from std_msgs.msg import String
 from std_srvs.srv import SetBool, Trigger
 
-from dil_ros.data.contract import resolve_contract
+from dil_ros.contract import resolve_contract
 from dil_ros.nodes import spin_node
 from dil_ros.recording import Recorder, Session
 from dil_ros.recording.session import default_session_dir

@@ -22,7 +22,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from dil_ros.data.contract import JOINT_STATE, resolve_contract
+from dil_ros.contract import JOINT_STATE, resolve_contract
 from dil_ros.nodes import spin_node
 from dil_ros.teleop.mapping import from_pygame, MODES, TeleopConfig, TeleopMapper
 

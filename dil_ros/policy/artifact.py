@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 import numpy as np
 import torch
 
-from dil_ros.data.contract import Contract, ContractError, contract_from_mapping, diff_mappings
+from dil_ros.contract import Contract, ContractError, contract_from_mapping, diff_mappings
 from dil_ros.errors import DilRosError
 
 EXTRA_FILE = 'dil_ros.json'

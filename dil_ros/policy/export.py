@@ -9,7 +9,7 @@ from torch import nn
 
 import dil_ros
 from dil_ros.atomic import atomic_file
-from dil_ros.data.contract import Contract
+from dil_ros.contract import Contract
 from dil_ros.policy.artifact import EXTRA_FILE, FORMAT_VERSION, ArtifactError, validate_metadata
 
 

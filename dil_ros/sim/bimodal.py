@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from dil_ros.data.contract import Contract, contract_from_mapping
+from dil_ros.contract import Contract, contract_from_mapping
 
 RATE_HZ = 10.0
 START = np.array([0.0, 0.0])

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import dil_ros
-from dil_ros.data.contract import contract_from_mapping
+from dil_ros.contract import contract_from_mapping
 from dil_ros.training.builder import build_policy
 from dil_ros.training.checkpoint import CheckpointError, latest_path, load_checkpoint
 from dil_ros.training.config import run_config_from_mapping

@@ -24,7 +24,7 @@ import torch
 import yaml
 from diffusers.optimization import get_scheduler
 
-from dil_ros.data.contract import Contract, contract_from_mapping
+from dil_ros.contract import Contract, contract_from_mapping
 from dil_ros.errors import DilRosError
 from dil_ros.training import distributed
 from dil_ros.training.batches import IndexStream, batch_iterator

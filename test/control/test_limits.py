@@ -1,7 +1,7 @@
 import numpy as np
 
 from dil_ros.control.limits import CommandLimiter
-from dil_ros.data.contract import JointLimit
+from dil_ros.contract import JointLimit
 
 
 def test_clamps_position_and_step():

@@ -7,7 +7,7 @@ import yaml
 
 from dil_ros.cli.main import main
 from dil_ros.data.bag_reader import BagError
-from dil_ros.data.contract import contract_from_mapping
+from dil_ros.contract import contract_from_mapping
 from dil_ros.data.convert import bag_to_episode, convert_bags, ConvertOptions
 from dil_ros.data.lerobot import read_dataset
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dil_ros.data.contract import ObservationSpec
+from dil_ros.contract import ObservationSpec
 from dil_ros.data.msg_fields import extract, extract_action, FieldError, parse_path
 
 STATE = ObservationSpec('observation.state', '/joint_states', 'sensor_msgs/msg/JointState',

@@ -5,7 +5,7 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from dil_ros.data.contract import Contract
+from dil_ros.contract import Contract
 from dil_ros.policy.export import export_policy
 
 

@@ -225,7 +225,7 @@ def test_main_holds_on_ctrl_c(ros_context, artifacts, tmp_path):
 def test_twist_output_for_a_mobile_base(harness, tmp_path):
     import yaml
 
-    from dil_ros.data.contract import load_contract
+    from dil_ros.contract import load_contract
     from policy_artifacts import offset_artifact
     base = yaml.safe_dump({
         'name': 'base', 'rate_hz': 10.0, 'n_obs_steps': 2, 'horizon': 16, 'n_action_steps': 8,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from dil_ros.data.contract import contract_from_mapping
+from dil_ros.contract import contract_from_mapping
 from dil_ros.policy.artifact import ArtifactError, check_contract, load_artifact
 from dil_ros.policy.export import diffusion_metadata, export_policy
 

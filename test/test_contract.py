@@ -4,7 +4,7 @@ import copy
 import pytest
 import yaml
 
-from dil_ros.data.contract import (
+from dil_ros.contract import (
     ContractError, contract_from_mapping, diff_mappings, load_contract)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from dil_ros.data.contract import ContractError
+from dil_ros.contract import ContractError
 
 
 def msg_class(type_name: str):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from dil_ros.control import messages
+from dil_ros.nodes import messages
 
 
 def test_trajectory_times_are_exact_durations():

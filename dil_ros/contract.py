@@ -330,7 +330,7 @@ def load_contract(path: Union[str, Path]) -> Contract:
 def default_contract_path() -> Path:
     """The embedded MuJoCo arm's contract (source tree or installed share/ directory)."""
     here = Path(__file__).resolve()
-    candidates = [here.parents[2] / 'config' / 'contracts' / 'mujoco_arm.yaml']
+    candidates = [here.parents[1] / 'config' / 'contracts' / 'mujoco_arm.yaml']
     try:
         from ament_index_python.packages import get_package_share_directory
         candidates.append(Path(get_package_share_directory('dil_ros')) / 'config' / 'contracts'
