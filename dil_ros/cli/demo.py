@@ -7,8 +7,10 @@ sim_node -> success rates, latency, jitter, plots and an mp4 under runs/<name>/.
 `--offline` runs the same learning pipeline without ROS on a synthetic 2-D task (seconds).
 """
 from pathlib import Path
+import sys
 
 from dil_ros.cli.main import CliError
+from dil_ros.demo.run_name import run_folder, RunNameError
 
 
 def add_arguments(parser) -> None:
@@ -41,6 +43,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    try:
+        run_folder(args.runs, args.name)
+    except RunNameError as exc:  # a usage error: exit 2, before anything is created or deleted
+        print(f'dil-ros demo: error: {exc}', file=sys.stderr)
+        return 2
     for flag in ('episodes', 'eval_episodes', 'baseline_episodes', 'threads'):
         if getattr(args, flag) < 1:
             raise CliError(f'--{flag.replace("_", "-")} must be >= 1, got {getattr(args, flag)}')

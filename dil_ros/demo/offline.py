@@ -7,6 +7,7 @@ trajectory plot. Everything lands under runs/<name>/.
 import shutil
 import time
 
+from dil_ros.demo.run_name import run_folder
 
 
 def _policy_fn(artifact):
@@ -32,7 +33,7 @@ def run_offline(args) -> int:
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    out = args.runs / args.name
+    out = run_folder(args.runs, args.name)
     out.mkdir(parents=True, exist_ok=True)
     config = load_run_config(args.config or config_dir() / 'train_tiny.yaml')
     contract = bimodal.bimodal_contract()

@@ -17,6 +17,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from dil_ros.demo.run_name import run_folder
+
 
 @dataclass
 class DemoOptions:
@@ -62,7 +64,7 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
     from dil_ros.training.trainer import TrainRequest, train
 
     t_start = time.perf_counter()
-    out = opts.runs / opts.name
+    out = run_folder(opts.runs, opts.name)  # checked first: the folder is wiped below
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
