@@ -1,7 +1,7 @@
 """Read LeRobot v3.0 datasets of low-dimensional features: ours and LeRobot's own.
 
 Data may be spread over several files and chunks; episodes are located through
-meta/episodes/*.parquet. Image and video features are not supported yet.
+meta/episodes/*.parquet. Image and video features are skipped (not read yet).
 """
 
 import hashlib
@@ -57,13 +57,12 @@ class Dataset:
 def read_dataset(root: PathLike, keys: Optional[Sequence[str]] = None) -> Dataset:
     """Load a LeRobot v3.0 dataset of low-dimensional features.
 
-    ``keys`` picks observation keys (default: every ``observation.*`` feature). A dataset with
-    image or video features needs ``keys`` naming low-dimensional ones; otherwise DatasetError.
+    ``keys`` picks observation keys (default: every low-dimensional ``observation.*`` feature;
+    image and video features are skipped, since no policy here reads them yet). Only the picked
+    keys and the action are read; naming an image or video key is a DatasetError.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f'{root}: dataset directory not found')
-    info = _read_info(root)
+    info = read_info(root)
     features = info['features']
     obs_keys = _select_obs_keys(root, features, keys)
     tasks = _read_tasks(root)
@@ -78,7 +77,11 @@ def read_dataset(root: PathLike, keys: Optional[Sequence[str]] = None) -> Datase
                    fingerprint=_fingerprint(root, data_files), tasks=tasks)
 
 
-def _read_info(root: Path) -> Dict[str, Any]:
+def read_info(root: PathLike) -> Dict[str, Any]:
+    """meta/info.json of the dataset at ``root``, checked for version, fps and features."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f'{root}: dataset directory not found')
     path = root / fmt.INFO_PATH
     info = _read_json(path)
     if not isinstance(info, dict):
@@ -114,12 +117,11 @@ def _select_obs_keys(root: Path, features: Dict, keys: Optional[Sequence[str]]) 
     if act.get('dtype') in fmt.VISUAL_DTYPES or len(act.get('shape') or [1]) != 1:
         raise DatasetError(f'{root / fmt.INFO_PATH}: action must be a 1-D numeric feature')
     if keys is None:
-        if visual:
-            usable = (f'read the low-dimensional keys with keys={low_dim}' if low_dim
-                      else 'the dataset has no low-dimensional observation keys')
-            raise DatasetError(f'{root / fmt.INFO_PATH}: image/video features are not supported '
-                               f'yet: {", ".join(visual)}; {usable}')
-        keys = low_dim
+        keys = low_dim     # image/video features are skipped, not refused
+        if not keys and visual:
+            raise DatasetError(f'{root / fmt.INFO_PATH}: no low-dimensional observation.* '
+                               f'features; image/video features are not supported yet: '
+                               f'{", ".join(visual)}')
     keys = list(keys)
     for key in keys:
         if key not in features:

@@ -66,7 +66,8 @@ def test_schema_as_lerobot_writes_it(tmp_path, episodes):
     assert json.loads(tasks.schema.metadata[b'pandas'])['index_columns'] == ['task']
     assert tasks['task'].to_pylist() == ['reach', 'push']
     stats = json.loads((root / 'meta/stats.json').read_text())
-    assert set(stats['action']) == {'min', 'max', 'mean', 'std', 'count'}
+    assert set(stats['action']) == {'min', 'max', 'mean', 'std', 'count', 'q01', 'q10', 'q50',
+                                    'q90', 'q99'}
 
 
 def test_several_data_files_and_fingerprint(tmp_path, episodes):
@@ -99,20 +100,33 @@ def test_refuses_to_overwrite(tmp_path, episodes):
     assert [p.name for p in tmp_path.iterdir()] == ['ds']  # no temp dirs left behind
 
 
-def test_image_features_give_clear_error(tmp_path, episodes):
+def test_image_and_video_features_are_skipped(tmp_path, episodes):
+    """LeRobot datasets with cameras: the low-dimensional keys are read, the rest skipped."""
     root = write_dataset(tmp_path / 'ds', episodes, fps=10)
     info_path = root / 'meta/info.json'
     info = json.loads(info_path.read_text())
     info['features']['observation.images.top'] = {'dtype': 'video', 'shape': [96, 96, 3],
                                                   'names': ['height', 'width', 'channels']}
+    info['features']['observation.images.wrist'] = {'dtype': 'image', 'shape': [8, 8, 3],
+                                                    'names': ['height', 'width', 'channels']}
     info_path.write_text(json.dumps(info))
-    with pytest.raises(DatasetError, match='observation.images.top') as err:
-        read_dataset(root)
-    assert 'not supported yet' in str(err.value) and 'observation.state' in str(err.value)
-    ds = read_dataset(root, keys=['observation.state'])
-    assert ds.obs_keys == ['observation.state']
-    with pytest.raises(DatasetError, match='video'):
+    data = next((root / 'data').rglob('*.parquet'))    # image features live in the data file
+    table = pq.read_table(data)
+    image = pa.array([{'bytes': b'png', 'path': None}] * len(table),
+                     pa.struct([('bytes', pa.binary()), ('path', pa.string())]))
+    pq.write_table(table.append_column('observation.images.wrist', image), data)
+    ds = read_dataset(root)
+    assert sorted(ds.obs_keys) == ['observation.environment_state', 'observation.state']
+    np.testing.assert_array_equal(ds.episodes[1].observations['observation.state'],
+                                  episodes[1].observations['observation.state'])
+    assert read_dataset(root, keys=['observation.state']).obs_keys == ['observation.state']
+    with pytest.raises(DatasetError, match='observation.images.top.*video'):
         read_dataset(root, keys=['observation.images.top'])
+    for key in ('observation.state', 'observation.environment_state'):
+        del info['features'][key]
+    info_path.write_text(json.dumps(info))
+    with pytest.raises(DatasetError, match='no low-dimensional.*observation.images.top'):
+        read_dataset(root)
 
 
 @pytest.mark.parametrize('damage', ['missing', 'corrupt', 'old_version'])
