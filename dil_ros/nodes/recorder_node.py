@@ -6,10 +6,10 @@ serialized bytes (``raw=True``: no per-message conversion); a writer thread stor
 (dil_ros.recording).
 
 Services (std_srvs): ``~/start``, ``~/stop`` (keep), ``~/discard`` (Trigger); ``~/set_success``
-(SetBool) marks
-the current episode, or else the last kept one. Episode metadata comes from the ``task``,
-``operator``,
-``robot`` and ``success`` parameters, read at each start (``ros2 param set`` between episodes).
+(SetBool) marks the current episode, or else the last kept one (bag metadata and index alike);
+the operator's mark wins over the ``success`` parameter. Episode metadata comes from the
+``task``, ``operator``, ``robot`` and ``success`` parameters, read at each start (``ros2 param
+set`` between episodes).
 Status: ``~/status`` (std_msgs/String, JSON, transient local) every ``status_period_s`` and after
 each change.
 """
@@ -40,7 +40,7 @@ PARAMS = {  # name: (default, description, read_only)
     'task': ('', 'task text stored with each episode', False),
     'operator': ('', 'operator name stored with each episode', False),
     'robot': ('', 'robot name stored with each episode', False),
-    'success': (True, 'success flag given to episodes (see also ~/set_success)', False),
+    'success': (True, 'success flag given to episodes unless ~/set_success marks them', False),
     'max_duration_s': (0.0, 'stop and keep an episode after this long (0: no limit)', False),
     'flush_period_s': (1.0, 'put buffered messages on disk this often (crash loses at most this)',
                        True),
@@ -67,6 +67,7 @@ class RecorderNode(Node):
                                                                       read_only=read_only))
         p = self.param
         contract = resolve_contract(p('contract') or None)
+        contract.require_topics('recorder_node')
         topics = {spec.topic: spec.type for spec in contract.observations.values()}
         topics[contract.teleop.topic] = contract.teleop.type
         self.pending = []  # extra topics whose type the graph has not shown yet

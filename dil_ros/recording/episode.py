@@ -32,6 +32,7 @@ from rosbags.rosbag2.enums import StoragePlugin
 
 from dil_ros.atomic import atomic_file
 from dil_ros.errors import DilRosError
+from dil_ros.recording.bag_metadata import custom_value
 from dil_ros.recording.cdr import TypeRegistry
 
 PARTIAL_SUFFIX = '.partial'
@@ -170,8 +171,7 @@ class EpisodeWriter:
             raise RecordingError(self.error)
         try:
             for key, value in self.metadata.items():
-                self._writer.set_custom_data(
-                    key, value if isinstance(value, str) else json.dumps(value))
+                self._writer.set_custom_data(key, custom_value(value))
             self._writer.close()
             self._writer = None
             for path in self.bag_dir.iterdir():

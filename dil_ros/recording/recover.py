@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from dil_ros.recording.bag_metadata import bag_custom_data, custom_value
 from dil_ros.recording.cdr import TypeRegistry
 from dil_ros.recording.episode import fsync_dir, PARTIAL_SUFFIX, SIDECAR
 from dil_ros.recording.session import INDEX_NAME, Session
@@ -54,13 +55,6 @@ def _salvage_records(mcap_path: Path) -> Iterator[Tuple[str, str, str, int, byte
                     continue
                 yield (channel.topic, schema.name, schema.data.decode(), record.log_time,
                        record.data)
-
-
-def bag_custom_data(bag_dir: Path) -> Dict[str, str]:
-    """The custom_data mapping of a rosbag2's metadata.yaml (episode metadata)."""
-    import yaml
-    info = yaml.safe_load((bag_dir / 'metadata.yaml').read_text())['rosbag2_bagfile_information']
-    return info.get('custom_data') or {}
 
 
 def _bag_summary(bag_dir: Path) -> Dict:
@@ -118,7 +112,7 @@ def salvage_partial(partial: Path, registry: Optional[TypeRegistry] = None) -> O
             return None
         meta = dict(sidecar.get('metadata') or {})
         for key, value in meta.items():
-            writer.set_custom_data(key, json.dumps(value) if not isinstance(value, str) else value)
+            writer.set_custom_data(key, custom_value(value))
         writer.set_custom_data('recovered', 'true')
         writer.close()
     except BaseException:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
+from dil_ros.recording.bag_metadata import set_custom_data
 from dil_ros.recording.cdr import TypeRegistry
 from dil_ros.recording.episode import (
     describe_os_error, EpisodeWriter, PARTIAL_SUFFIX, RecordingError, write_json_atomic)
@@ -138,6 +139,10 @@ class Recorder:
         self.episode: Optional[EpisodeWriter] = None
         self.last_episode: Optional[Dict] = None
         self.last_error = ''
+        self.stopped_by_error = ''  # why the last episode ended without being kept
+        # The operator's ~/set_success for the current episode (or, idle with nothing kept yet,
+        # the next one): it wins over the ``success`` given to start/stop.
+        self.marked_success: Optional[bool] = None
         self.kept = 0
         self._lock = threading.RLock()
 
@@ -163,6 +168,8 @@ class Recorder:
                 return False, f'already recording {self.episode.name}; stop or discard it first'
             if metadata is not None:
                 self.metadata = dict(metadata)
+            if self.marked_success is not None:
+                self.metadata['success'] = self.marked_success
             try:
                 self.session.ensure()
                 name = episode_name(self.session.next_index())
@@ -175,17 +182,27 @@ class Recorder:
                 self.last_error = str(exc)
                 return False, self.last_error
             self.episode = episode
+            self.stopped_by_error = ''
             return True, f'recording {name} in {self.session.path}'
 
     def stop(self, success: Optional[bool] = None, reason: str = '') -> Tuple[bool, str]:
-        """Finish and keep the current episode."""
+        """Finish and keep the current episode.
+
+        ``success`` (the node's ``success`` parameter) is stored unless the operator marked this
+        episode with :meth:`set_success`: the operator's call wins.
+        """
         with self._lock:
             episode = self.episode
             if episode is None:
+                if self.stopped_by_error:
+                    return False, f'not recording: {self.stopped_by_error}'
                 return False, 'not recording; nothing to stop'
             self.episode = None
-            if success is not None:
+            if self.marked_success is not None:
+                episode.metadata['success'] = self.marked_success
+            elif success is not None:
                 episode.metadata['success'] = success
+            self.marked_success = None
             try:
                 entry = episode.finish()
                 if reason:
@@ -193,8 +210,7 @@ class Recorder:
                 self.session.add(entry)
             except RecordingError as exc:
                 episode.abandon()
-                self.last_error = str(exc)
-                return False, self.last_error
+                return False, self._stopped_by(episode, str(exc))
             self.last_episode = entry
             self.kept += 1
             counts = ', '.join(f'{t}: {n}' for t, n in entry['counts'].items())
@@ -207,25 +223,33 @@ class Recorder:
             if episode is None:
                 return False, 'not recording; nothing to discard'
             self.episode = None
+            self.marked_success = None
             episode.discard()
             return True, f'discarded {episode.name}'
 
     def set_success(self, success: bool) -> Tuple[bool, str]:
-        """Mark the current episode, or else the last kept one, as a success or a failure."""
+        """Mark the current episode, or else the last kept one, as a success or a failure.
+
+        A kept episode is updated in its bag's metadata.yaml and in the index alike. With nothing
+        recorded yet the mark applies to the next episode.
+        """
         with self._lock:
-            self.metadata['success'] = success
             if self.episode is not None:
+                self.marked_success = success
                 self.episode.metadata['success'] = success
                 return True, f'{self.episode.name}: success={success}'
             if self.last_episode is None:
+                self.marked_success = success
                 return True, f'success={success} (applies to the next episode)'
+            name = self.last_episode['name']
             try:
-                self.last_episode = self.session.update(self.last_episode['name'],
-                                                        success=success)
+                set_custom_data(self.session.path / self.last_episode['path'],
+                                {'success': success})
+                self.last_episode = self.session.update(name, success=success)
             except RecordingError as exc:
                 self.last_error = str(exc)
                 return False, self.last_error
-            return True, f'{self.last_episode["name"]}: success={success}'
+            return True, f'{name}: success={success}'
 
     def tick(self) -> Optional[str]:
         """Periodic check: auto-stop at max duration, end the episode after a write error.
@@ -239,12 +263,19 @@ class Recorder:
             if episode.failed:
                 self.episode = None
                 episode.abandon()
-                self.last_error = episode.error
-                return self.last_error
+                return self._stopped_by(episode, episode.error)
             if self.max_duration_s > 0 and episode.duration_s >= self.max_duration_s:
                 ok, msg = self.stop(reason=f'max duration {self.max_duration_s:g} s reached')
                 return msg
             return None
+
+    def _stopped_by(self, episode: EpisodeWriter, error: str) -> str:
+        """Note that ``episode`` ended on a write error; the message says how to get it back."""
+        self.marked_success = None
+        self.stopped_by_error = (f'{error}; {episode.name} is kept as {episode.partial.name}: '
+                                 f'free space, then run `dil-ros recover {self.session.path}`')
+        self.last_error = self.stopped_by_error
+        return self.last_error
 
     def close(self) -> None:
         """On shutdown: keep what is being recorded (as a normal stop)."""

@@ -155,8 +155,8 @@ def test_start_stop_discard_over_dds(running, tmp_path):
     assert op.call('start').success
     op.burst(20)
     wait_counts(op, 20)
+    assert op.call('set_success', False).success  # the operator's mark beats success:=true
     assert op.call('stop').success
-    assert op.call('set_success', False).success
 
     session = tmp_path / 'session'
     assert sorted(os.listdir(session)) == ['episode_0000', 'episode_0001', 'episodes.json']
@@ -167,6 +167,7 @@ def test_start_stop_discard_over_dds(running, tmp_path):
     assert first['metadata']['task'] == 'stack cubes' and first['success'] is True
     assert second['metadata']['task'] == 'second task' and second['success'] is False
     assert bag_custom_data(session / 'episode_0000')['operator'] == 'ann'
+    assert bag_custom_data(session / 'episode_0001')['success'] == 'false'
 
     bag = read_bag(session / 'episode_0000')  # every stored message decodes with rosbags
     assert {t: len(v) for t, v in bag.items()} == {t: 30 for t in op.pubs}

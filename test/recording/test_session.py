@@ -1,79 +1,42 @@
-"""Recorder state machine, MCAP episodes, index, failures and recovery - all without DDS."""
+"""Recorder state machine, MCAP episodes, index and write failures - all without DDS."""
 import errno
 import json
 import os
 import time
 
 import pytest
-from rosbags.rosbag2 import Reader
-from rosbags.typesys import get_typestore, Stores
+from session_helpers import (
+    crash_mid_episode, feed, make_recorder, read_bag, read_index, STORE)
 
-from dil_ros.recording import Recorder, Session
 from dil_ros.recording import episode as episode_mod
-from dil_ros.recording.recover import bag_custom_data, recover_session
-
-STORE = get_typestore(Stores.ROS2_KILTED)
-
-
-def _recorder(path, msgs, **kw):
-    topics = {t: ty for t, (ty, _) in msgs.items()}
-    kw.setdefault('flush_period_s', 0.05)
-    return Recorder(Session(path, info={'contract': 'mujoco_arm'}), topics,
-                    metadata={'task': 'stack', 'operator': 'ann', 'robot': 'arm1'}, **kw)
-
-
-def _feed(rec, msgs):
-    for topic, (_, datas) in msgs.items():
-        for data in datas:
-            rec.put(topic, data)
-
-
-def _crash_mid_episode(rec, msgs):
-    """Start an episode, let its chunks reach disk, then "crash": nothing more is written or
-    closed (the writer stops accepting, as if the process died)."""
-    rec.start()
-    _feed(rec, msgs)
-    time.sleep(0.3)  # > flush period: chunks on disk
-    rec.episode._accepting = False
-
-
-def _read_bag(path):
-    """Every message decoded with rosbags: topic -> list of messages."""
-    out = {}
-    assert bag_custom_data(path)['task'] == 'stack'
-    with Reader(path) as reader:
-        for conn, _, raw in reader.messages():
-            out.setdefault(conn.topic, []).append(STORE.deserialize_cdr(raw, conn.msgtype))
-    return out
-
-
-def _index(path):
-    return json.loads((path / 'episodes.json').read_text())
+from dil_ros.recording import Recorder, Session
+from dil_ros.recording.bag_metadata import bag_custom_data
+from dil_ros.recording.recover import recover_session
 
 
 def test_record_keep_discard_and_round_trip(tmp_path, make_msgs):
     msgs = make_msgs(20)
-    rec = _recorder(tmp_path / 's', msgs)
+    rec = make_recorder(tmp_path / 's', msgs)
     assert rec.stop() == (False, 'not recording; nothing to stop')
     assert rec.discard() == (False, 'not recording; nothing to discard')
     ok, text = rec.start()
     assert ok and 'episode_0000' in text
     ok, text = rec.start()
     assert not ok and 'already recording episode_0000' in text
-    _feed(rec, msgs)
+    feed(rec, msgs)
     assert rec.stop(success=True)[0]
     assert rec.start()[0]
-    _feed(rec, msgs)
+    feed(rec, msgs)
     assert rec.discard() == (True, 'discarded episode_0001')
     assert rec.start()[0]
-    _feed(rec, msgs)
+    feed(rec, msgs)
     assert rec.stop()[0]
     assert rec.set_success(False)[0]
 
     root = tmp_path / 's'
     names = sorted(p.name for p in root.iterdir())
     assert names == ['episode_0000', 'episode_0001', 'episodes.json']
-    index = _index(root)
+    index = read_index(root)
     assert index['contract'] == 'mujoco_arm'
     assert [e['name'] for e in index['episodes']] == ['episode_0000', 'episode_0001']
     first, last = index['episodes']
@@ -82,7 +45,7 @@ def test_record_keep_discard_and_round_trip(tmp_path, make_msgs):
     assert first['counts'] == {t: 20 for t in msgs}
     for ep in ('episode_0000', 'episode_0001'):
         assert sorted(os.listdir(root / ep)) == [f'{ep}.mcap', 'metadata.yaml']
-        decoded = _read_bag(root / ep)
+        decoded = read_bag(root / ep)
         assert {t: len(v) for t, v in decoded.items()} == {t: 20 for t in msgs}
         assert [m.position[0] for m in decoded['/joint_states']] == list(range(20))
         assert decoded['/camera/image'][3].data.tolist() == [3] * 60
@@ -92,23 +55,23 @@ def test_record_keep_discard_and_round_trip(tmp_path, make_msgs):
 def test_max_duration_auto_stop_keeps(tmp_path, make_msgs):
     now = [10**18]
     msgs = make_msgs(3)
-    rec = _recorder(tmp_path / 's', msgs, max_duration_s=2.0, clock_ns=lambda: now[0])
+    rec = make_recorder(tmp_path / 's', msgs, max_duration_s=2.0, clock_ns=lambda: now[0])
     assert rec.start()[0]
-    _feed(rec, msgs)
+    feed(rec, msgs)
     assert rec.tick() is None
     now[0] += int(2.5e9)
     assert 'max duration 2 s reached' in rec.tick()
     assert not rec.recording
-    entry = _index(tmp_path / 's')['episodes'][0]
+    entry = read_index(tmp_path / 's')['episodes'][0]
     assert entry['duration_s'] == pytest.approx(2.5) and entry['stop_reason'].startswith('max')
 
 
 def test_status_reports_counts(tmp_path, make_msgs):
     msgs = make_msgs(5)
-    rec = _recorder(tmp_path / 's', msgs)
+    rec = make_recorder(tmp_path / 's', msgs)
     assert rec.status()['recording'] is False
     rec.start()
-    _feed(rec, msgs)
+    feed(rec, msgs)
     deadline = time.time() + 5
     while rec.status()['counts'].get('/note', 0) < 5 and time.time() < deadline:
         time.sleep(0.01)
@@ -122,15 +85,15 @@ def test_unwritable_folder_fails_start_cleanly(tmp_path, make_msgs, monkeypatch)
     msgs = make_msgs(2)
     blocker = tmp_path / 'file'
     blocker.write_text('not a folder')
-    rec = _recorder(blocker / 's', msgs)
+    rec = make_recorder(blocker / 's', msgs)
     ok, text = rec.start()
     assert not ok and 'cannot create session folder' in text
     assert rec.status()['last_error'] == text
 
     root = tmp_path / 's'
-    rec = _recorder(root, msgs)
+    rec = make_recorder(root, msgs)
     rec.start()
-    _feed(rec, msgs)
+    feed(rec, msgs)
     rec.stop()
     before = (root / 'episodes.json').read_bytes()
 
@@ -153,7 +116,7 @@ def test_read_only_folder(tmp_path, make_msgs):
     root.mkdir()
     root.chmod(0o555)
     try:
-        ok, text = _recorder(root, msgs).start()
+        ok, text = make_recorder(root, msgs).start()
         assert not ok and 'not writable' in text
     finally:
         root.chmod(0o755)
@@ -163,9 +126,9 @@ def test_disk_full_stops_recording_and_keeps_earlier(tmp_path, make_msgs, monkey
     msgs = make_msgs(10)
     root = tmp_path / 's'
     errors = []
-    rec = _recorder(root, msgs)
+    rec = make_recorder(root, msgs)
     rec.start()
-    _feed(rec, msgs)
+    feed(rec, msgs)
     rec.stop(success=True)
     before = (root / 'episodes.json').read_bytes()
 
@@ -174,16 +137,17 @@ def test_disk_full_stops_recording_and_keeps_earlier(tmp_path, make_msgs, monkey
     monkeypatch.setattr(episode_mod.Writer, 'write', full)
     rec.start()
     rec.episode.on_error = errors.append
-    _feed(rec, msgs)
+    feed(rec, msgs)
     deadline = time.time() + 5
     while not rec.episode.failed and time.time() < deadline:
         time.sleep(0.01)
     text = rec.tick()
-    assert 'disk full (ENOSPC)' in text and errors == [text]
+    assert text.startswith(errors[0]) and 'disk full (ENOSPC)' in text
+    assert f'run `dil-ros recover {root}`' in text and '.episode_0001.partial' in text
     assert not rec.recording and rec.status()['last_error'] == text
-    assert rec.stop()[0] is False
+    assert rec.stop() == (False, f'not recording: {text}')
     assert (root / 'episodes.json').read_bytes() == before
-    assert len(_read_bag(root / 'episode_0000')['/note']) == 10
+    assert len(read_bag(root / 'episode_0000')['/note']) == 10
     monkeypatch.undo()
     # The failed episode's partial folder is left for recover, which can drop it.
     assert (root / '.episode_0001.partial').is_dir()
@@ -194,80 +158,83 @@ def test_disk_full_stops_recording_and_keeps_earlier(tmp_path, make_msgs, monkey
 def test_disk_full_while_closing(tmp_path, make_msgs, monkeypatch):
     msgs = make_msgs(3)
     root = tmp_path / 's'
-    rec = _recorder(root, msgs)
+    rec = make_recorder(root, msgs)
     rec.start()
-    _feed(rec, msgs)
+    feed(rec, msgs)
 
     def full(self):
         raise OSError(errno.ENOSPC, 'No space left on device')
     monkeypatch.setattr(episode_mod.Writer, 'close', full)
     ok, text = rec.stop()
     assert not ok and 'ENOSPC' in text and not rec.recording
+    assert f'run `dil-ros recover {root}`' in text
     assert not (root / 'episode_0000').exists()
-
-
-def test_crash_recovery(tmp_path, make_msgs):
-    msgs = make_msgs(30)
-    root = tmp_path / 's'
-    rec = _recorder(root, msgs)
-    rec.start()
-    _feed(rec, msgs)
-    rec.stop(success=True)
-    _crash_mid_episode(rec, msgs)
-    rec.episode = None
-    # A finished episode that the index missed (crash between rename and index update):
-    index = _index(root)
-    (root / 'episodes.json').write_text(json.dumps({**index, 'episodes': []}))
-    log = recover_session(root)
-    assert log == ['episode_0001: recovered 120 messages (0.0 s)',
-                   'episode_0000: added to episodes.json']
-    index = _index(root)
-    assert [e['name'] for e in index['episodes']] == ['episode_0000', 'episode_0001']
-    assert index['episodes'][0]['metadata']['success'] is True
-    assert index['episodes'][1]['recovered'] is True
-    assert {t: len(v) for t, v in _read_bag(root / 'episode_0001').items()} == {
-        t: 30 for t in msgs}
-    assert recover_session(root) == ['nothing to recover']
-
-
-def test_torn_mcap_tail_is_skipped(tmp_path, make_msgs):
-    msgs = make_msgs(10)
-    root = tmp_path / 's'
-    rec = _recorder(root, msgs)
-    _crash_mid_episode(rec, msgs)
-    rec.episode = None
-    mcap = root / '.episode_0000.partial' / 'episode_0000' / 'episode_0000.mcap'
-    with open(mcap, 'ab') as f:
-        f.write(b'\x06' + (10**6).to_bytes(8, 'little') + b'torn')
-    log = recover_session(root)
-    assert log == ['episode_0000: recovered 40 messages (0.0 s)']
-
-
-def test_recover_cli(tmp_path, make_msgs, capsys):
-    from argparse import ArgumentParser, Namespace
-    from dil_ros.cli import recover as cli
-    from dil_ros.recording.episode import RecordingError
-    msgs = make_msgs(5)
-    root = tmp_path / 's'
-    rec = _recorder(root, msgs)
-    _crash_mid_episode(rec, msgs)
-    parser = ArgumentParser()
-    cli.add_arguments(parser)
-    assert cli.run(parser.parse_args([str(root)])) == 0
-    assert capsys.readouterr().out == 'episode_0000: recovered 20 messages (0.0 s)\n'
-    with pytest.raises(RecordingError, match='not a session folder'):
-        cli.run(Namespace(session_dir=str(tmp_path / 'nope'), drop=False))
 
 
 def test_undecodable_message_is_counted_not_stored(tmp_path, make_msgs):
     msgs = make_msgs(2)
-    rec = _recorder(tmp_path / 's', msgs)
+    rec = make_recorder(tmp_path / 's', msgs)
     rec.start()
-    _feed(rec, msgs)
+    feed(rec, msgs)
     rec.put('/joint_states', b'\x00\x01\x00\x00\x07')
     deadline = time.time() + 5
     while 'undecodable' not in rec.status() and time.time() < deadline:
         time.sleep(0.01)
     assert rec.status()['undecodable'] == {'/joint_states': 1}
     rec.stop()
-    assert len(_read_bag(tmp_path / 's' / 'episode_0000')['/joint_states']) == 2
+    assert len(read_bag(tmp_path / 's' / 'episode_0000')['/joint_states']) == 2
+
+
+def _arm_episode(rec, t0_ns, seconds=1.0):
+    """Record one episode of the mujoco_arm contract's topics (20 Hz, explicit stamps)."""
+    import numpy as np
+    T = STORE.types
+    header = T['std_msgs/msg/Header'](stamp=T['builtin_interfaces/msg/Time'](sec=0, nanosec=0),
+                                      frame_id='')
+    empty = np.zeros(0)
+    rec.start({'task': 'stack', 'success': True})
+    for k in range(int(seconds * 20) + 1):
+        t = t0_ns + k * 50_000_000
+        for topic, msgtype, msg in (
+                ('/joint_states', 'sensor_msgs/msg/JointState', T['sensor_msgs/msg/JointState'](
+                    header=header, name=['shoulder_pan', 'shoulder_lift', 'elbow'],
+                    position=np.full(3, k * 0.1), velocity=empty, effort=empty)),
+                ('/task/goal', 'geometry_msgs/msg/Point', T['geometry_msgs/msg/Point'](
+                    x=0.1, y=0.2, z=0.3)),
+                ('/arm_controller/commands', 'std_msgs/msg/Float64MultiArray',
+                 T['std_msgs/msg/Float64MultiArray'](
+                     layout=T['std_msgs/msg/MultiArrayLayout'](dim=[], data_offset=0),
+                     data=np.full(3, k * 0.1)))):
+            rec.put(topic, bytes(STORE.serialize_cdr(msg, msgtype)), t)
+
+
+def test_operator_success_mark_wins(tmp_path, contract):
+    """~/set_success beats the success parameter given at start and stop; bag metadata, index
+    and converter agree, also when a kept episode is marked afterwards."""
+    from dil_ros.data.convert import bag_to_episode
+    root = tmp_path / 's'
+    topics = {spec.topic: spec.type for spec in contract.observations.values()}
+    topics[contract.teleop.topic] = contract.teleop.type
+    rec = Recorder(Session(root, info={'contract': contract.name}), topics, flush_period_s=0.05)
+
+    def stored(name):
+        entry = next(e for e in read_index(root)['episodes'] if e['name'] == name)
+        converted = bag_to_episode(root / name, contract)[0].metadata['success']
+        return bag_custom_data(root / name)['success'], entry['success'], converted
+
+    assert rec.set_success(False) == (True, 'success=False (applies to the next episode)')
+    _arm_episode(rec, 10**18)  # the success parameter (True) is given at start ...
+    assert rec.stop(success=True)[0]  # ... and at stop
+    assert stored('episode_0000') == ('false', False, False)
+
+    _arm_episode(rec, 2 * 10**18)
+    assert rec.set_success(False) == (True, 'episode_0001: success=False')
+    assert rec.stop(success=True)[0]
+    assert stored('episode_0001') == ('false', False, False)
+
+    assert rec.set_success(True) == (True, 'episode_0001: success=True')  # after the stop
+    assert stored('episode_0001') == ('true', True, True)
+    _arm_episode(rec, 3 * 10**18)  # a mark applies to its own episode only
+    assert rec.stop(success=True)[0]
+    assert stored('episode_0002') == ('true', True, True)
+    assert stored('episode_0000') == ('false', False, False)

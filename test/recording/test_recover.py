@@ -1,0 +1,60 @@
+"""Recovery of what a crashed or disk-full recorder left behind (dil-ros recover)."""
+import json
+
+import pytest
+from session_helpers import crash_mid_episode, feed, make_recorder, read_bag, read_index
+
+from dil_ros.recording.recover import recover_session
+
+
+def test_crash_recovery(tmp_path, make_msgs):
+    msgs = make_msgs(30)
+    root = tmp_path / 's'
+    rec = make_recorder(root, msgs)
+    rec.start()
+    feed(rec, msgs)
+    rec.stop(success=True)
+    crash_mid_episode(rec, msgs)
+    rec.episode = None
+    # A finished episode that the index missed (crash between rename and index update):
+    index = read_index(root)
+    (root / 'episodes.json').write_text(json.dumps({**index, 'episodes': []}))
+    log = recover_session(root)
+    assert log == ['episode_0001: recovered 120 messages (0.0 s)',
+                   'episode_0000: added to episodes.json']
+    index = read_index(root)
+    assert [e['name'] for e in index['episodes']] == ['episode_0000', 'episode_0001']
+    assert index['episodes'][0]['metadata']['success'] is True
+    assert index['episodes'][1]['recovered'] is True
+    assert {t: len(v) for t, v in read_bag(root / 'episode_0001').items()} == {
+        t: 30 for t in msgs}
+    assert recover_session(root) == ['nothing to recover']
+
+
+def test_torn_mcap_tail_is_skipped(tmp_path, make_msgs):
+    msgs = make_msgs(10)
+    root = tmp_path / 's'
+    rec = make_recorder(root, msgs)
+    crash_mid_episode(rec, msgs)
+    rec.episode = None
+    mcap = root / '.episode_0000.partial' / 'episode_0000' / 'episode_0000.mcap'
+    with open(mcap, 'ab') as f:
+        f.write(b'\x06' + (10**6).to_bytes(8, 'little') + b'torn')
+    log = recover_session(root)
+    assert log == ['episode_0000: recovered 40 messages (0.0 s)']
+
+
+def test_recover_cli(tmp_path, make_msgs, capsys):
+    from argparse import ArgumentParser, Namespace
+    from dil_ros.cli import recover as cli
+    from dil_ros.recording.episode import RecordingError
+    msgs = make_msgs(5)
+    root = tmp_path / 's'
+    rec = make_recorder(root, msgs)
+    crash_mid_episode(rec, msgs)
+    parser = ArgumentParser()
+    cli.add_arguments(parser)
+    assert cli.run(parser.parse_args([str(root)])) == 0
+    assert capsys.readouterr().out == 'episode_0000: recovered 20 messages (0.0 s)\n'
+    with pytest.raises(RecordingError, match='not a session folder'):
+        cli.run(Namespace(session_dir=str(tmp_path / 'nope'), drop=False))
