@@ -10,6 +10,7 @@ Example (config/contracts/mujoco_arm.yaml)::
     n_obs_steps: 2         # To
     horizon: 16            # Tp
     n_action_steps: 8      # Ta
+    sampling: previous     # how observations are put on the grid (optional, this default)
     observations:
       observation.state: {topic: /joint_states, type: sensor_msgs/msg/JointState,
                           field: position, joints: [a, b, c]}
@@ -17,8 +18,9 @@ Example (config/contracts/mujoco_arm.yaml)::
                                       fields: [x, y, z]}
     action: {joints: [a, b, c], controller: arm_controller}
     teleop: {topic: /arm_controller/commands, type: std_msgs/msg/Float64MultiArray}
-    limits:
+    limits:                # required for every action joint
       a: {lower: -2.6, upper: 2.6, max_velocity: 2.0}
+      ...
 
 Timeline (Chi et al.), one tick per 1/rate_hz::
 
@@ -27,8 +29,38 @@ Timeline (Chi et al.), one tick per 1/rate_hz::
     execute:   |x|x|x|x|x|x|x|x|   Ta = n_action_steps, starting at the newest observation
 
 Observation messages: JointState entries are picked by name (``joints``, in order) from ``field``
-(position/velocity/effort); any other message type lists ``fields`` as dotted paths with optional
-indices (``position.x``, ``data[2]``).
+(position/velocity/effort). Publishers that send an empty ``name`` array are read through
+``indices`` (optional, one per joint: ``indices: [0, 1, 2]``); a message that carries names is
+always read by name. Any other message type lists ``fields`` as dotted paths with optional indices
+(``position.x``, ``data[2]``). No two entries (teleop included) may give one topic two types.
+
+Dataset-only keys: an entry with neither ``topic`` nor ``type`` lists just the per-dimension
+``names`` (``observation.state: {names: [x, y]}``). Such a contract describes a dataset from a
+non-ROS source (``dil-ros import-zarr``); it trains and exports, but the recorder, the converter
+and the nodes refuse it (``Contract.require_topics``). ``teleop`` is optional for the same reason.
+
+Action: ``joints`` are what the policy commands, in order. ``state_joints`` (optional, default
+``joints``) name the *measured* joint that corresponds to each action joint, for robots whose
+state and command use different names (``/joint_states`` q0..q2, commands q1..q3); the node holds
+at the measured position of ``state_joints``, and teleop messages are read by the action names.
+
+Limits are required for every action joint: ``lower``/``upper`` clip each command and
+``max_velocity`` bounds its change per second. For a velocity action (a twist base, joints named
+``linear.x``, ``angular.z``) the same keys bound the commanded velocity and its change per second
+(an acceleration). The node applies the limits of the robot's contract, not those embedded in the
+policy, so tightening them never needs a re-export.
+
+Sampling (``sampling: previous | linear``, default ``previous``): the one rule, in
+:mod:`dil_ros.sampling`, by which both the converter (training data) and the policy node (run
+time) put observations on the policy grid. ``previous`` (zero-order hold) takes the newest message
+at or before each grid instant: it is causal (what the robot had seen at that instant, no waiting
+for the next message) and is how every dataset converted so far was sampled. ``linear``
+interpolates between the messages either side.
+
+What a policy depends on (``Contract.differences``, the artifact check): observation keys and
+their names in order (joints or field paths), the JointState field, action joints, rate_hz,
+To/Tp/Ta and sampling. Topic names, teleop, controller, limits, indices, state_joints and the
+contract's name are the robot's own business.
 """
 
 from dataclasses import dataclass, field as dc_field
@@ -36,6 +68,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from dil_ros.errors import DilRosError, read_yaml
+from dil_ros.sampling import DEFAULT_RULE, RULES
 
 JOINT_STATE = 'sensor_msgs/msg/JointState'
 JOINT_STATE_FIELDS = ('position', 'velocity', 'effort')
@@ -52,7 +85,10 @@ class ContractError(DilRosError, ValueError):
 
 @dataclass(frozen=True)
 class ObservationSpec:
-    """One observation key: which topic and which message fields form its vector."""
+    """One observation key: which topic and which message fields form its vector.
+
+    A dataset-only key has no ``topic``/``type``; ``labels`` then name its dimensions.
+    """
 
     key: str
     topic: str
@@ -60,23 +96,39 @@ class ObservationSpec:
     joints: Tuple[str, ...] = ()
     field: str = 'position'
     fields: Tuple[str, ...] = ()
+    indices: Tuple[int, ...] = ()
+    labels: Tuple[str, ...] = ()
 
     @property
-    def dim(self) -> int:
-        return len(self.joints) if self.type == JOINT_STATE else len(self.fields)
+    def has_topic(self) -> bool:
+        return bool(self.topic)
 
     @property
     def names(self) -> List[str]:
-        """Per-dimension names (joint names, or field paths)."""
-        return list(self.joints) if self.type == JOINT_STATE else list(self.fields)
+        """Per-dimension names (joint names, field paths, or a dataset-only key's names)."""
+        if self.type == JOINT_STATE:
+            return list(self.joints)
+        return list(self.fields) if self.has_topic else list(self.labels)
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
 
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """What the policy commands: absolute positions of ``joints`` through ``controller``."""
+    """What the policy commands: absolute positions of ``joints`` through ``controller``.
+
+    ``state_joints[i]`` is the measured joint that corresponds to ``joints[i]``.
+    """
 
     joints: Tuple[str, ...]
     controller: str = 'arm_controller'
+    state_joints: Tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.state_joints:
+            object.__setattr__(self, 'state_joints', tuple(self.joints))
 
     @property
     def dim(self) -> int:
@@ -105,9 +157,10 @@ class Contract:
     n_action_steps: int
     observations: Dict[str, ObservationSpec]
     action: ActionSpec
-    teleop: TopicSpec
+    teleop: Optional[TopicSpec]
     limits: Dict[str, JointLimit] = dc_field(default_factory=dict)
     source: str = '<mapping>'
+    sampling: str = DEFAULT_RULE
 
     @property
     def obs_dims(self) -> Dict[str, int]:
@@ -121,47 +174,92 @@ class Contract:
     def dt(self) -> float:
         return 1.0 / self.rate_hz
 
+    def require_topics(self, user: str) -> None:
+        """Raise ContractError unless every key has a ROS topic (``user`` says who needs it)."""
+        for key, spec in self.observations.items():
+            if not spec.has_topic:
+                raise ContractError(f'{self.source}: observations.{key}: has no topic/type '
+                                    f'(a dataset-only key); {user} needs a ROS topic for '
+                                    'every observation')
+        if self.teleop is None:
+            raise ContractError(f'{self.source}: teleop: missing; {user} needs the teleop topic')
+
     def to_mapping(self) -> Dict[str, Any]:
         """The contract as plain YAML/JSON data (what policy.ts embeds)."""
         obs = {}
         for key, spec in self.observations.items():
-            entry: Dict[str, Any] = {'topic': spec.topic, 'type': spec.type}
-            if spec.type == JOINT_STATE:
-                entry.update(field=spec.field, joints=list(spec.joints))
+            entry: Dict[str, Any]
+            if not spec.has_topic:
+                entry = {'names': list(spec.labels)}
+            elif spec.type == JOINT_STATE:
+                entry = {'topic': spec.topic, 'type': spec.type, 'field': spec.field,
+                         'joints': list(spec.joints)}
+                if spec.indices:
+                    entry['indices'] = list(spec.indices)
             else:
-                entry['fields'] = list(spec.fields)
+                entry = {'topic': spec.topic, 'type': spec.type, 'fields': list(spec.fields)}
             obs[key] = entry
-        return {
+        action: Dict[str, Any] = {'joints': list(self.action.joints),
+                                  'controller': self.action.controller}
+        if self.action.state_joints != self.action.joints:
+            action['state_joints'] = list(self.action.state_joints)
+        out = {
             'name': self.name,
             'rate_hz': self.rate_hz,
             'n_obs_steps': self.n_obs_steps,
             'horizon': self.horizon,
             'n_action_steps': self.n_action_steps,
+            'sampling': self.sampling,
             'observations': obs,
-            'action': {'joints': list(self.action.joints), 'controller': self.action.controller},
-            'teleop': {'topic': self.teleop.topic, 'type': self.teleop.type},
+            'action': action,
             'limits': {j: {'lower': lim.lower, 'upper': lim.upper,
                            'max_velocity': lim.max_velocity}
                        for j, lim in self.limits.items()},
         }
+        if self.teleop is not None:
+            out['teleop'] = {'topic': self.teleop.topic, 'type': self.teleop.type}
+        return out
 
-    def differences(self, other: 'Contract') -> List[str]:
-        """Human-readable differences that matter to a policy (empty when compatible)."""
-        return diff_mappings(self.to_mapping(), other.to_mapping())
+    def policy_mapping(self) -> Dict[str, Any]:
+        """The part of the contract a trained policy depends on (see the module docstring)."""
+        obs = {}
+        for key, spec in self.observations.items():
+            obs[key] = {'names': spec.names}
+            if spec.type == JOINT_STATE:
+                obs[key]['field'] = spec.field
+        return {
+            'rate_hz': self.rate_hz,
+            'n_obs_steps': self.n_obs_steps,
+            'horizon': self.horizon,
+            'n_action_steps': self.n_action_steps,
+            'sampling': self.sampling,
+            'observations': obs,
+            'action': {'joints': list(self.action.joints)},
+        }
+
+    def differences(self, other: 'Contract', labels: Tuple[str, str] = ('policy', 'robot')
+                    ) -> List[str]:
+        """What a policy trained on ``self`` would see differently on ``other`` (empty: none).
+
+        Lines read ``rate_hz: policy 10.0, robot 20.0`` (``labels`` name the two sides).
+        """
+        return diff_mappings(self.policy_mapping(), other.policy_mapping(), labels=labels)
 
 
-def diff_mappings(a: Any, b: Any, path: str = '') -> List[str]:
-    """List the paths where two contract mappings differ, with both values."""
+def diff_mappings(a: Any, b: Any, path: str = '',
+                  labels: Tuple[str, str] = ('policy', 'robot')) -> List[str]:
+    """List the paths where two contract mappings differ, with both values and their sides."""
+    first, second = labels
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         out: List[str] = []
         for key in list(a) + [k for k in b if k not in a]:
             sub = f'{path}.{key}' if path else str(key)
             if key not in a:
-                out.append(f'{sub}: missing in first, {b[key]!r} in second')
+                out.append(f'{sub}: missing in {first}, {second} {b[key]!r}')
             elif key not in b:
-                out.append(f'{sub}: {a[key]!r} in first, missing in second')
+                out.append(f'{sub}: {first} {a[key]!r}, missing in {second}')
             else:
-                out.extend(diff_mappings(a[key], b[key], sub))
+                out.extend(diff_mappings(a[key], b[key], sub, labels))
         return out
     if isinstance(a, float) or isinstance(b, float):
         try:
@@ -169,7 +267,7 @@ def diff_mappings(a: Any, b: Any, path: str = '') -> List[str]:
                 return []
         except (TypeError, ValueError):
             pass
-    return [] if a == b else [f'{path}: {a!r} vs {b!r}']
+    return [] if a == b else [f'{path}: {first} {a!r}, {second} {b!r}']
 
 
 class _Reader:
@@ -222,6 +320,17 @@ class _Reader:
             seen.add(name)
         return tuple(value)
 
+    def indices(self, value: Any, key: str, count: int) -> Tuple[int, ...]:
+        self.typed(value, key, list)
+        if len(value) != count:
+            raise self.fail(key, f'expected one index per joint ({count}), got {len(value)}')
+        for i, index in enumerate(value):
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise self.fail(f'{key}[{i}]', f'expected an index >= 0, got {index!r}')
+        if len(set(value)) != len(value):
+            raise self.fail(key, f'duplicate index in {value}')
+        return tuple(value)
+
     def topic(self, value: Any, key: str) -> str:
         self.typed(value, key, str)
         if not value.startswith('/') and not value.startswith('~'):
@@ -237,13 +346,117 @@ class _Reader:
 
 
 _TOP_KEYS = ('name', 'rate_hz', 'n_obs_steps', 'horizon', 'n_action_steps', 'observations',
-             'action', 'teleop', 'limits')
+             'action', 'limits', 'teleop', 'sampling')
+_REQUIRED = _TOP_KEYS[:8]
+
+
+def _observation(r: _Reader, key: Any, entry: Any) -> ObservationSpec:
+    path = f'observations.{key}'
+    if not isinstance(key, str) or not key.startswith('observation.'):
+        raise r.fail(path, "observation keys must start with 'observation.'")
+    e = r.mapping(entry, path, ('topic', 'type', 'field', 'joints', 'indices', 'fields',
+                                'names'), ())
+    if 'topic' not in e and 'type' not in e:
+        for bad in ('field', 'joints', 'indices', 'fields'):
+            if bad in e:
+                raise r.fail(f'{path}.{bad}', 'a key without topic/type lists only its names')
+        if 'names' not in e:
+            raise r.fail(f'{path}.topic', 'missing required key (or give only names: [...] '
+                                          'for a dataset-only key)')
+        return ObservationSpec(key, '', '', labels=r.names(e['names'], f'{path}.names'))
+    for k in ('topic', 'type'):
+        if k not in e:
+            raise r.fail(f'{path}.{k}', 'missing required key')
+    if 'names' in e:
+        raise r.fail(f'{path}.names', "only dataset-only keys (no topic/type) take 'names'")
+    topic = r.topic(e['topic'], f'{path}.topic')
+    mtype = r.msg_type(e['type'], f'{path}.type')
+    if mtype == JOINT_STATE:
+        if 'fields' in e:
+            raise r.fail(f'{path}.fields', "JointState observations use 'joints' and 'field'")
+        if 'joints' not in e:
+            raise r.fail(f'{path}.joints', 'missing required key for a JointState topic')
+        fld = r.typed(e.get('field', 'position'), f'{path}.field', str)
+        if fld not in JOINT_STATE_FIELDS:
+            raise r.fail(f'{path}.field', f'must be one of {JOINT_STATE_FIELDS}, got {fld!r}')
+        joints = r.names(e['joints'], f'{path}.joints')
+        indices = r.indices(e['indices'], f'{path}.indices', len(joints)) \
+            if 'indices' in e else ()
+        return ObservationSpec(key, topic, mtype, joints=joints, field=fld, indices=indices)
+    for bad in ('joints', 'field', 'indices'):
+        if bad in e:
+            raise r.fail(f'{path}.{bad}', f"only JointState topics take '{bad}'; "
+                                          "list dotted message paths under 'fields'")
+    if 'fields' not in e:
+        raise r.fail(f'{path}.fields', 'missing required key')
+    return ObservationSpec(key, topic, mtype, fields=r.names(e['fields'], f'{path}.fields'))
+
+
+def _action(r: _Reader, value: Any, observations: Dict[str, ObservationSpec]) -> ActionSpec:
+    act = r.mapping(value, 'action', ('joints', 'controller', 'state_joints'), ('joints',))
+    joints = r.names(act['joints'], 'action.joints')
+    controller = r.typed(act.get('controller', 'arm_controller'), 'action.controller', str)
+    if 'state_joints' not in act:
+        return ActionSpec(joints, controller)
+    state = r.names(act['state_joints'], 'action.state_joints')
+    if len(state) != len(joints):
+        raise r.fail('action.state_joints', f'expected one measured joint per action joint '
+                                            f'({len(joints)}), got {len(state)}')
+    measured = set()
+    for spec in observations.values():
+        if spec.type == JOINT_STATE and spec.field == 'position':
+            measured.update(spec.joints)
+    for joint in state:
+        if joint not in measured:
+            raise r.fail('action.state_joints', f'joint {joint!r} is not in any JointState '
+                                                'position observation')
+    return ActionSpec(joints, controller, state)
+
+
+def _limits(r: _Reader, value: Any, action: ActionSpec) -> Dict[str, JointLimit]:
+    r.typed(value, 'limits', Mapping)
+    for joint in value:
+        if joint not in action.joints:
+            raise r.fail(f'limits.{joint}', f'joint {joint!r} is not in action.joints '
+                                            f'{list(action.joints)}')
+    limits: Dict[str, JointLimit] = {}
+    for joint in action.joints:
+        path = f'limits.{joint}'
+        if joint not in value:
+            raise r.fail(path, 'missing (every action joint needs lower, upper and '
+                               'max_velocity; a velocity action gives velocity bounds)')
+        e = r.mapping(value[joint], path, ('lower', 'upper', 'max_velocity'),
+                      ('lower', 'upper', 'max_velocity'))
+        lo = float(r.typed(e['lower'], f'{path}.lower', (float, int)))
+        hi = float(r.typed(e['upper'], f'{path}.upper', (float, int)))
+        vmax = float(r.typed(e['max_velocity'], f'{path}.max_velocity', (float, int)))
+        if not lo < hi:
+            raise r.fail(path, f'lower ({lo}) must be below upper ({hi})')
+        if vmax <= 0:
+            raise r.fail(f'{path}.max_velocity', f'must be > 0, got {vmax}')
+        limits[joint] = JointLimit(lo, hi, vmax)
+    return limits
+
+
+def _check_topic_types(r: _Reader, observations: Dict[str, ObservationSpec],
+                       teleop: Optional[TopicSpec]) -> None:
+    """One topic carries one message type; name the topic and both types otherwise."""
+    seen: Dict[str, Tuple[str, str]] = {}
+    entries = [(f'observations.{k}.type', s.topic, s.type) for k, s in observations.items()
+               if s.has_topic]
+    if teleop is not None:
+        entries.append(('teleop.type', teleop.topic, teleop.type))
+    for path, topic, mtype in entries:
+        if topic in seen and seen[topic][1] != mtype:
+            raise r.fail(path, f'topic {topic} is {mtype} here but {seen[topic][1]} in '
+                               f'{seen[topic][0]}; one topic carries one type')
+        seen.setdefault(topic, (path, mtype))
 
 
 def contract_from_mapping(data: Any, source: str = '<mapping>') -> Contract:
     """Validate a mapping into a Contract; errors name ``source`` and the offending key."""
     r = _Reader(source)
-    top = r.mapping(data, '', _TOP_KEYS, _TOP_KEYS[:-1])
+    top = r.mapping(data, '', _TOP_KEYS, _REQUIRED)
     name = r.typed(top['name'], 'name', str)
     rate = float(r.typed(top['rate_hz'], 'rate_hz', (float, int)))
     if rate <= 0:
@@ -254,72 +467,29 @@ def contract_from_mapping(data: Any, source: str = '<mapping>') -> Contract:
     if to + ta - 1 > tp:
         raise r.fail('n_action_steps', f'n_obs_steps + n_action_steps - 1 = {to + ta - 1} '
                                        f'must not exceed horizon = {tp}')
+    sampling = r.typed(top.get('sampling', DEFAULT_RULE), 'sampling', str)
+    if sampling not in RULES:
+        raise r.fail('sampling', f'must be one of {RULES}, got {sampling!r}')
 
     obs_map = r.typed(top['observations'], 'observations', Mapping)
     if not obs_map:
         raise r.fail('observations', 'must list at least one observation key')
-    observations = {}
-    for key, entry in obs_map.items():
-        path = f'observations.{key}'
-        if not isinstance(key, str) or not key.startswith('observation.'):
-            raise r.fail(path, "observation keys must start with 'observation.'")
-        e = r.mapping(entry, path, ('topic', 'type', 'field', 'joints', 'fields'),
-                      ('topic', 'type'))
-        topic = r.topic(e['topic'], f'{path}.topic')
-        mtype = r.msg_type(e['type'], f'{path}.type')
-        if mtype == JOINT_STATE:
-            if 'fields' in e:
-                raise r.fail(f'{path}.fields', "JointState observations use 'joints' and 'field'")
-            if 'joints' not in e:
-                raise r.fail(f'{path}.joints', 'missing required key for a JointState topic')
-            fld = r.typed(e.get('field', 'position'), f'{path}.field', str)
-            if fld not in JOINT_STATE_FIELDS:
-                raise r.fail(f'{path}.field', f'must be one of {JOINT_STATE_FIELDS}, got {fld!r}')
-            observations[key] = ObservationSpec(key, topic, mtype,
-                                                joints=r.names(e['joints'], f'{path}.joints'),
-                                                field=fld)
-        else:
-            for bad in ('joints', 'field'):
-                if bad in e:
-                    raise r.fail(f'{path}.{bad}', f"only JointState topics take '{bad}'; "
-                                                  "list dotted message paths under 'fields'")
-            if 'fields' not in e:
-                raise r.fail(f'{path}.fields', 'missing required key')
-            observations[key] = ObservationSpec(key, topic, mtype,
-                                                fields=r.names(e['fields'], f'{path}.fields'))
+    observations = {key: _observation(r, key, entry) for key, entry in obs_map.items()}
+    action = _action(r, top['action'], observations)
 
-    act = r.mapping(top['action'], 'action', ('joints', 'controller'), ('joints',))
-    action = ActionSpec(joints=r.names(act['joints'], 'action.joints'),
-                        controller=r.typed(act.get('controller', 'arm_controller'),
-                                           'action.controller', str))
-
-    tel = r.mapping(top['teleop'], 'teleop', ('topic', 'type'), ('topic', 'type'))
-    teleop = TopicSpec(r.topic(tel['topic'], 'teleop.topic'),
-                       r.msg_type(tel['type'], 'teleop.type'))
-    if teleop.type not in TELEOP_TYPES:
-        raise r.fail('teleop.type', f'must be one of {TELEOP_TYPES}, got {teleop.type!r}')
-
-    limits: Dict[str, JointLimit] = {}
-    lim_map = top.get('limits') or {}
-    r.typed(lim_map, 'limits', Mapping)
-    for joint, entry in lim_map.items():
-        path = f'limits.{joint}'
-        if joint not in action.joints:
-            raise r.fail(path, f'joint {joint!r} is not in action.joints {list(action.joints)}')
-        e = r.mapping(entry, path, ('lower', 'upper', 'max_velocity'),
-                      ('lower', 'upper', 'max_velocity'))
-        lo = float(r.typed(e['lower'], f'{path}.lower', (float, int)))
-        hi = float(r.typed(e['upper'], f'{path}.upper', (float, int)))
-        vmax = float(r.typed(e['max_velocity'], f'{path}.max_velocity', (float, int)))
-        if not lo < hi:
-            raise r.fail(path, f'lower ({lo}) must be below upper ({hi})')
-        if vmax <= 0:
-            raise r.fail(f'{path}.max_velocity', f'must be > 0, got {vmax}')
-        limits[joint] = JointLimit(lo, hi, vmax)
+    teleop = None
+    if 'teleop' in top:
+        tel = r.mapping(top['teleop'], 'teleop', ('topic', 'type'), ('topic', 'type'))
+        teleop = TopicSpec(r.topic(tel['topic'], 'teleop.topic'),
+                           r.msg_type(tel['type'], 'teleop.type'))
+        if teleop.type not in TELEOP_TYPES:
+            raise r.fail('teleop.type', f'must be one of {TELEOP_TYPES}, got {teleop.type!r}')
+    _check_topic_types(r, observations, teleop)
+    limits = _limits(r, top['limits'], action)
 
     return Contract(name=name, rate_hz=rate, n_obs_steps=to, horizon=tp, n_action_steps=ta,
                     observations=observations, action=action, teleop=teleop, limits=limits,
-                    source=source)
+                    source=source, sampling=sampling)
 
 
 def load_contract(path: Union[str, Path]) -> Contract:

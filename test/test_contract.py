@@ -63,6 +63,34 @@ def test_round_trip_through_mapping(contract, mapping):
     (lambda m: m['limits']['elbow'].update(lower=3.0), 'limits.elbow', 'must be below upper'),
     (lambda m: m['limits']['elbow'].pop('max_velocity'), 'limits.elbow.max_velocity',
      'missing required key'),
+    (lambda m: m['limits'].pop('elbow'), 'limits.elbow', 'missing (every action joint needs'),
+    (lambda m: m.pop('limits'), 'limits', 'missing required key'),
+    (lambda m: m.update(sampling='cubic'), 'sampling', 'must be one of'),
+    (lambda m: m['observations']['observation.environment_state'].update(
+        topic='/joint_states'), 'observations.observation.state.type',   # keys in YAML order
+     'topic /joint_states is sensor_msgs/msg/JointState here but geometry_msgs/msg/Point'),
+    (lambda m: m['teleop'].update(topic='/task/goal'), 'teleop.type',
+     'topic /task/goal is std_msgs/msg/Float64MultiArray here but geometry_msgs/msg/Point'),
+    (lambda m: m['observations']['observation.state'].update(indices=[0, 1]),
+     'observations.observation.state.indices', 'one index per joint (3), got 2'),
+    (lambda m: m['observations']['observation.state'].update(indices=[0, -1, 2]),
+     'observations.observation.state.indices[1]', 'expected an index >= 0'),
+    (lambda m: m['observations']['observation.state'].update(indices=[0, 0, 2]),
+     'observations.observation.state.indices', 'duplicate index'),
+    (lambda m: m['observations']['observation.environment_state'].update(indices=[0]),
+     'observations.observation.environment_state.indices', 'only JointState'),
+    (lambda m: m['action'].update(state_joints=['shoulder_pan']), 'action.state_joints',
+     'one measured joint per action joint (3), got 1'),
+    (lambda m: m['action'].update(state_joints=['q0', 'shoulder_lift', 'elbow']),
+     'action.state_joints', "'q0' is not in any JointState position observation"),
+    (lambda m: m['observations'].update({'observation.x': {'names': ['a'], 'fields': ['x']}}),
+     'observations.observation.x.fields', 'lists only its names'),
+    (lambda m: m['observations'].update({'observation.x': {}}), 'observations.observation.x.topic',
+     'missing required key (or give only names'),
+    (lambda m: m['observations']['observation.state'].update(names=['a']),
+     'observations.observation.state.names', 'only dataset-only keys'),
+    (lambda m: m['observations']['observation.state'].pop('type'),
+     'observations.observation.state.type', 'missing required key'),
 ])
 def test_bad_contract_names_file_and_key(tmp_path, mapping, mutate, key, problem):
     mutate(mapping)
@@ -86,13 +114,86 @@ def test_unreadable_and_invalid_yaml(tmp_path):
         load_contract(scalar)
 
 
-def test_differences_name_the_key(contract, mapping):
+def test_differences_name_the_key_and_the_sides(contract, mapping):
     mapping['observations']['observation.state']['joints'] = ['elbow', 'shoulder_lift',
                                                               'shoulder_pan']
     mapping['rate_hz'] = 20.0
+    mapping['sampling'] = 'linear'
     other = contract_from_mapping(mapping)
     diffs = contract.differences(other)
-    assert any(d.startswith('rate_hz: 10.0 vs 20.0') for d in diffs)
-    assert any(d.startswith('observations.observation.state.joints') for d in diffs)
-    assert diff_mappings({'a': 1}, {'b': 1}) == ['a: 1 in first, missing in second',
-                                                 'b: missing in first, 1 in second']
+    assert 'rate_hz: policy 10.0, robot 20.0' in diffs
+    assert "sampling: policy 'previous', robot 'linear'" in diffs
+    assert any(d.startswith('observations.observation.state.names: policy') for d in diffs)
+    assert diff_mappings({'a': 1}, {'b': 1}) == ['a: policy 1, missing in robot',
+                                                 'b: missing in policy, robot 1']
+
+
+def test_differences_ignore_what_the_robot_owns(contract, mapping):
+    """Limits, topics, teleop, controller, name, indices and state_joints need no re-export."""
+    mapping['name'] = 'real_arm'
+    mapping['limits']['elbow'] = {'lower': -1.0, 'upper': 1.0, 'max_velocity': 0.5}
+    mapping['observations']['observation.state'].update(topic='/robot/joint_states',
+                                                        indices=[2, 1, 0])
+    mapping['observations']['observation.environment_state']['topic'] = '/goal'
+    mapping['teleop'] = {'topic': '/cmd', 'type': 'trajectory_msgs/msg/JointTrajectory'}
+    mapping['action']['controller'] = 'other_controller'
+    robot = contract_from_mapping(mapping)
+    assert contract.differences(robot) == []
+    assert robot.limits['elbow'].max_velocity == 0.5
+
+
+def test_differences_see_dims_field_and_keys(contract, mapping):
+    mapping['observations']['observation.state']['field'] = 'velocity'
+    mapping['observations']['observation.environment_state']['fields'] = ['x', 'y']
+    del mapping['observations']['observation.state']
+    mapping['observations']['observation.joints'] = {
+        'topic': '/joint_states', 'type': 'sensor_msgs/msg/JointState', 'field': 'velocity',
+        'joints': ['elbow']}
+    diffs = contract.differences(contract_from_mapping(mapping))
+    assert any(d.startswith('observations.observation.state: policy') and
+               d.endswith('missing in robot') for d in diffs)
+    assert any(d.startswith('observations.observation.joints: missing in policy')
+               for d in diffs)
+    assert "observations.observation.environment_state.names: policy ['x', 'y', 'z'], " \
+           "robot ['x', 'y']" in diffs
+
+
+def test_dataset_only_keys(contract, mapping, tmp_path):
+    mapping['observations'] = {'observation.state': {'names': ['x', 'y']}}
+    del mapping['teleop']
+    path = write(tmp_path, mapping)
+    c = load_contract(path)
+    assert c.obs_dims == {'observation.state': 2}
+    assert c.observations['observation.state'].names == ['x', 'y']
+    assert c.teleop is None
+    assert contract_from_mapping(c.to_mapping()).to_mapping() == c.to_mapping()
+    with pytest.raises(ContractError, match=rf'^{path}: observations.observation.state: has no '
+                                            r'topic/type .*; the recorder needs a ROS topic'):
+        c.require_topics('the recorder')
+    contract.require_topics('the recorder')   # the arm's contract has every topic
+    mapping['observations']['observation.state'] = {'topic': '/s', 'type': 'geometry_msgs/msg/'
+                                                    'Point', 'fields': ['x', 'y']}
+    with pytest.raises(ContractError, match=rf'^{path}: teleop: missing; the policy node'):
+        load_contract(write(tmp_path, mapping)).require_topics('the policy node')
+    # A policy trained on such a dataset runs on a robot that names the same dimensions.
+    assert c.differences(contract_from_mapping(mapping)) == []
+
+
+def test_new_keys_round_trip(mapping):
+    mapping['observations']['observation.state'].update(
+        joints=['q0', 'q1', 'q2'], indices=[0, 1, 2])
+    mapping['action'].update(joints=['q1', 'q2', 'q3'], state_joints=['q0', 'q1', 'q2'])
+    mapping['limits'] = {j: {'lower': -1.0, 'upper': 1.0, 'max_velocity': 1.0}
+                         for j in ('q1', 'q2', 'q3')}
+    mapping['sampling'] = 'linear'
+    c = contract_from_mapping(mapping)
+    assert c.observations['observation.state'].indices == (0, 1, 2)
+    assert c.action.state_joints == ('q0', 'q1', 'q2')
+    assert c.sampling == 'linear'
+    assert contract_from_mapping(c.to_mapping()).to_mapping() == c.to_mapping() == mapping
+
+
+def test_sampling_defaults_to_zero_order_hold(contract, mapping):
+    del mapping['sampling']
+    assert contract_from_mapping(mapping).sampling == 'previous' == contract.sampling
+    assert contract.action.state_joints == contract.action.joints

@@ -71,6 +71,7 @@ class ConvertReport:
 def bag_to_episode(path: Path, contract: Contract,
                    options: ConvertOptions = ConvertOptions()) -> Tuple[Episode, List[str], int]:
     """``(episode, warnings, message_count)`` for one bag; BagError when it cannot convert."""
+    contract.require_topics('the converter')
     contents = read_bag(path, contract, header_stamps=options.header_stamps)
     series = contents.series
     t0, at = grid({k: s.times_ns for k, s in series.items()}, contract.rate_hz)

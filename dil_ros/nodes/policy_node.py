@@ -88,6 +88,7 @@ class PolicyNode(LifecycleNode):
             raise ContractError(f'output_mode must be one of {OUTPUT_MODES} and handover one of '
                                 f'{HANDOVERS}; got {mode!r}, {handover!r}')
         contract = load_contract(self.param('contract') or default_contract_path())
+        contract.require_topics('policy_node')
         device = self.param('device')
         if device.startswith('cuda') and not torch.cuda.is_available():
             self.get_logger().warning(f'device {device!r} not available; using cpu')

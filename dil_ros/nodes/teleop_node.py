@@ -80,6 +80,7 @@ class TeleopNode(Node):
                                    ParameterDescriptor(description=text, read_only=True))
         p = lambda name: self.get_parameter(name).value  # noqa: E731
         self.contract = resolve_contract(p('contract') or None)
+        self.contract.require_topics('teleop_node')
         mode = p('mode')
         config = TeleopConfig.from_contract(
             self.contract, mode, scale=p('scale'), deadzone=p('deadzone'), axes=tuple(p('axes')),

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 import numpy as np
 import torch
 
-from dil_ros.contract import Contract, ContractError, contract_from_mapping, diff_mappings
+from dil_ros.contract import Contract, ContractError, contract_from_mapping
 from dil_ros.errors import DilRosError
 
 EXTRA_FILE = 'dil_ros.json'
@@ -64,10 +64,15 @@ def validate_metadata(meta: Any, source: str) -> Dict[str, Any]:
 
 
 def check_contract(meta: Mapping[str, Any], contract: Union[Contract, Mapping]) -> List[str]:
-    """Differences between the artifact's embedded contract and ``contract`` (empty = same)."""
-    theirs = contract.to_mapping() if isinstance(contract, Contract) else contract
-    return [d.replace('in first', 'in the artifact').replace('in second', 'in the robot')
-            for d in diff_mappings(meta['contract'], theirs)]
+    """What the policy depends on that differs between its embedded contract and the robot's.
+
+    Empty when the policy can run on ``contract`` (see ``Contract.differences``: limits, topics,
+    teleop and controller are the robot's own and may differ). Lines name both sides:
+    ``rate_hz: policy 10.0, robot 20.0``.
+    """
+    policy = contract_from_mapping(meta['contract'], f'{EXTRA_FILE}: contract')
+    robot = contract if isinstance(contract, Contract) else contract_from_mapping(contract)
+    return policy.differences(robot)
 
 
 @dataclass

@@ -28,6 +28,7 @@ EXPERT_STEP = 0.05     # expert speed per step
 MAX_STEP = 0.08        # the robot's speed limit per step
 GOAL_TOLERANCE = 0.06
 MAX_STEPS = 48         # closed-loop step budget
+ARENA = 2.0            # |x|, |y| bound of commanded targets
 
 STATE = 'observation.state'
 ENV = 'observation.environment_state'
@@ -52,6 +53,9 @@ def bimodal_contract(n_obs_steps: int = 2, horizon: int = 16, n_action_steps: in
         'action': {'joints': ['x', 'y'], 'controller': 'point_controller'},
         'teleop': {'topic': '/point_controller/commands',
                    'type': 'std_msgs/msg/Float64MultiArray'},
+        # The plane the task lives in, and the robot's own speed limit.
+        'limits': {axis: {'lower': -ARENA, 'upper': ARENA, 'max_velocity': MAX_STEP * RATE_HZ}
+                   for axis in ('x', 'y')},
     }, source='<bimodal_2d>')
 
 

@@ -234,7 +234,8 @@ def test_twist_output_for_a_mobile_base(harness, tmp_path):
             'joints': ['left_wheel', 'right_wheel']}},
         'action': {'joints': ['linear.x', 'angular.z'], 'controller': 'base'},
         'teleop': {'topic': '/base/commands', 'type': 'std_msgs/msg/Float64MultiArray'},
-        'limits': {'linear.x': {'lower': -0.5, 'upper': 0.5, 'max_velocity': 1.0}}})
+        'limits': {'linear.x': {'lower': -0.5, 'upper': 0.5, 'max_velocity': 1.0},
+                   'angular.z': {'lower': -1.0, 'upper': 1.0, 'max_velocity': 2.0}}})
     (tmp_path / 'base.yaml').write_text(base)
     c = load_contract(tmp_path / 'base.yaml')
     policy = offset_artifact(tmp_path / 'base.ts', c, delta=(0.5, 0.02))
