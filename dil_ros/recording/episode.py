@@ -77,6 +77,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_files(folder: Path) -> None:
+    """Put the files of ``folder`` (a closed bag) on disk, before it is renamed into place."""
+    for path in Path(folder).iterdir():
+        with open(path, 'rb') as f:
+            os.fsync(f.fileno())
+    fsync_dir(folder)
+
+
 class EpisodeWriter:
     """Writes one episode's messages to MCAP on a background thread.
 
@@ -174,9 +182,7 @@ class EpisodeWriter:
                 self._writer.set_custom_data(key, custom_value(value))
             self._writer.close()
             self._writer = None
-            for path in self.bag_dir.iterdir():
-                with open(path, 'rb+') as f:
-                    os.fsync(f.fileno())
+            fsync_files(self.bag_dir)
             os.rename(self.bag_dir, self.final_dir)
             fsync_dir(self.session_dir)
             shutil.rmtree(self.partial, ignore_errors=True)

@@ -15,6 +15,7 @@ What a crash (SIGKILL, power cut, full disk) can leave, and what recovery does:
 
 Finished episodes are never rewritten.
 """
+import errno
 import json
 import os
 import shutil
@@ -23,8 +24,11 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from dil_ros.recording.bag_metadata import bag_custom_data, custom_value
 from dil_ros.recording.cdr import TypeRegistry
-from dil_ros.recording.episode import fsync_dir, PARTIAL_SUFFIX, SIDECAR
+from dil_ros.recording.episode import (
+    describe_os_error, fsync_dir, fsync_files, PARTIAL_SUFFIX, RecordingError, SIDECAR)
 from dil_ros.recording.session import INDEX_NAME, Session
+
+SPACE_MARGIN = 1 << 20  # beyond the partial's own size: summary, index, metadata.yaml
 
 
 def _salvage_records(mcap_path: Path) -> Iterator[Tuple[str, str, str, int, bytes]]:
@@ -67,10 +71,18 @@ def _bag_summary(bag_dir: Path) -> Dict:
                 'custom_data': bag_custom_data(bag_dir)}
 
 
+def _no_space(session_dir: Path, name: str, needed: int, free: int) -> str:
+    return (f'{session_dir}: disk full: recovering {name} needs about {needed} bytes '
+            f'({needed / 1e6:.1f} MB) free in this folder, {free} bytes are; free space there and '
+            'run `dil-ros recover` again (or pass --drop to delete the partial episode)')
+
+
 def salvage_partial(partial: Path, registry: Optional[TypeRegistry] = None) -> Optional[Dict]:
     """Rewrite a partial episode's readable messages as a finished bag; returns its index entry.
 
-    Returns None (and leaves the partial in place) when nothing was readable.
+    Returns None (and leaves the partial in place) when nothing was readable. Needs about the
+    partial's size free beside it: without, raises RecordingError saying how much, and leaves
+    nothing behind.
     """
     from rosbags.rosbag2 import Writer
     from rosbags.rosbag2.enums import StoragePlugin
@@ -85,16 +97,20 @@ def salvage_partial(partial: Path, registry: Optional[TypeRegistry] = None) -> O
         except ValueError:
             sidecar = {}
     mcaps = sorted((partial / name).glob('*.mcap')) if (partial / name).is_dir() else []
+    needed = sum(p.stat().st_size for p in mcaps) + SPACE_MARGIN
+    free = shutil.disk_usage(session_dir).free
+    if free < needed:
+        raise RecordingError(_no_space(session_dir, name, needed, free))
     work = session_dir / f'.{name}.recover'
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
     bag_dir = work / name
     writer = Writer(bag_dir, version=9, storage_plugin=StoragePlugin.MCAP)
-    writer.open()
     conns: Dict[str, object] = {}
     counts: Dict[str, int] = {}
     first, last = None, 0
     try:
+        work.mkdir()
+        writer.open()
         for mcap_path in mcaps:
             for topic, msgtype, msgdef, stamp, data in _salvage_records(mcap_path):
                 if topic not in conns:
@@ -115,16 +131,23 @@ def salvage_partial(partial: Path, registry: Optional[TypeRegistry] = None) -> O
             writer.set_custom_data(key, custom_value(value))
         writer.set_custom_data('recovered', 'true')
         writer.close()
-    except BaseException:
+        fsync_files(bag_dir)
+        os.rename(bag_dir, session_dir / name)
+    except BaseException as exc:
         writer.abort()
         shutil.rmtree(work, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise RecordingError(_no_space(session_dir, name, needed,
+                                           shutil.disk_usage(session_dir).free)) from None
+        if isinstance(exc, OSError):
+            raise RecordingError(describe_os_error(exc, work).replace(
+                'recording stopped', 'recovery stopped')) from None
         raise
-    for topic in (sidecar.get('topics') or {}):
-        counts.setdefault(topic, 0)
-    os.rename(bag_dir, session_dir / name)
     fsync_dir(session_dir)
     shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(partial, ignore_errors=True)
+    for topic in (sidecar.get('topics') or {}):
+        counts.setdefault(topic, 0)
     return {
         'name': name, 'path': name,
         'start_time_ns': sidecar.get('start_ns', first),
@@ -141,7 +164,6 @@ def recover_session(session_dir, drop: bool = False) -> List[str]:
     """
     session = Session(session_dir)
     if not session.path.is_dir():
-        from dil_ros.recording.episode import RecordingError
         raise RecordingError(f'{session.path}: not a session folder')
     log: List[str] = []
     for stale in session.path.glob('.episode_*.recover'):

@@ -48,11 +48,15 @@ class Session:
         self.info = dict(info or {})
 
     def ensure(self) -> None:
+        """Create the folder, and an empty index that names the session (its contract) so that
+        ``dil-ros recover`` keeps it even if the first episode never finishes."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RecordingError(describe_os_error(exc, self.path).replace(
                 'recording stopped', 'cannot create session folder')) from None
+        if not self.index_path.exists():
+            self._save(self.load_index())
 
     def load_index(self) -> Dict:
         if not self.index_path.exists():

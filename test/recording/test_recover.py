@@ -1,5 +1,8 @@
 """Recovery of what a crashed or disk-full recorder left behind (dil-ros recover)."""
+import errno
 import json
+import os
+import shutil
 
 import pytest
 from session_helpers import crash_mid_episode, feed, make_recorder, read_bag, read_index
@@ -58,3 +61,47 @@ def test_recover_cli(tmp_path, make_msgs, capsys):
     assert capsys.readouterr().out == 'episode_0000: recovered 20 messages (0.0 s)\n'
     with pytest.raises(RecordingError, match='not a session folder'):
         cli.run(Namespace(session_dir=str(tmp_path / 'nope'), drop=False))
+
+
+def test_recovered_index_keeps_the_session_contract(tmp_path, make_msgs):
+    msgs = make_msgs(5)
+    root = tmp_path / 's'
+    crash_mid_episode(make_recorder(root, msgs), msgs)  # before any episode was kept
+    assert recover_session(root) == ['episode_0000: recovered 20 messages (0.0 s)']
+    index = read_index(root)
+    assert index['contract'] == 'mujoco_arm' and index['episodes'][0]['recovered'] is True
+
+
+def test_recover_on_a_full_disk_says_what_to_free(tmp_path, make_msgs, monkeypatch, capsys):
+    from rosbags.rosbag2 import Writer
+
+    from dil_ros.cli.main import main
+    from dil_ros.recording.recover import SPACE_MARGIN
+    msgs = make_msgs(5)
+    root = tmp_path / 's'
+    crash_mid_episode(make_recorder(root, msgs), msgs)
+    partial = root / '.episode_0000.partial'
+    needed = (partial / 'episode_0000' / 'episode_0000.mcap').stat().st_size + SPACE_MARGIN
+    before = sorted(os.listdir(root))
+
+    def check_one_line_error():
+        assert main(['recover', str(root)]) == 1
+        err = capsys.readouterr().err
+        assert err.count('\n') == 1 and 'Traceback' not in err
+        assert err.startswith(f'dil-ros recover: error: {root}: disk full: recovering '
+                              f'episode_0000 needs about {needed} bytes')
+        assert sorted(os.listdir(root)) == before  # no .recover folder, partial kept
+
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, 'disk_usage', lambda p: real_usage(p)._replace(free=4096))
+    check_one_line_error()
+    monkeypatch.undo()
+
+    def full(self, *a, **kw):  # enough free space by the count, but the disk fills up meanwhile
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(Writer, 'write', full)
+    check_one_line_error()
+    monkeypatch.undo()
+
+    assert main(['recover', str(root)]) == 0
+    assert read_index(root)['episodes'][0]['message_count'] == 20
