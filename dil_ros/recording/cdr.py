@@ -1,12 +1,10 @@
 """Message types for the bag writer: definitions, hashes and CDR length normalisation.
 
 ``rclpy.serialization.serialize_message`` (and so anything published with ``publish`` of those
-bytes) can
-return CDR buffers with trailing padding beyond the 3 bytes rosbags tolerates; rosbags' reader then
-rejects the
-message ("CDR message size mismatch"). :class:`TypeRegistry.normalise` trims such buffers to the
-exact encoded
-length, so every stored message decodes with rosbags and ros2 bag alike.
+bytes) can return CDR buffers with trailing padding beyond the 3 bytes rosbags tolerates; rosbags'
+reader then rejects the message ("CDR message size mismatch"). :class:`TypeRegistry.normalise`
+trims such buffers to the exact encoded length, so every stored message decodes with rosbags and
+ros2 bag alike.
 """
 import importlib
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Callable, Dict, Optional, Tuple
 from rosbags.typesys import get_typestore, get_types_from_msg, Stores
 
 from dil_ros.errors import DilRosError
+from dil_ros.recording.rosbags_private import cdr_length_reader
 
 
 class UnknownTypeError(DilRosError):
@@ -47,7 +46,7 @@ class TypeRegistry:
 
     def __init__(self, store: Stores = Stores.ROS2_KILTED):
         self.store = get_typestore(store)
-        self._deser: Dict[str, Callable] = {}
+        self._lengths: Dict[str, Callable[[memoryview], int]] = {}
 
     def ensure(self, msgtype: str, msgdef: Optional[str] = None) -> None:
         """Make ``msgtype`` known, from ``msgdef`` text or the installed .msg file when needed."""
@@ -69,22 +68,13 @@ class TypeRegistry:
 
     def normalise(self, data: bytes, msgtype: str) -> bytes:
         """``data`` trimmed to its exact CDR length (a ValueError if it does not decode)."""
-        func = self._deser.get(msgtype)
+        func = self._lengths.get(msgtype)
         if func is None:
             self.ensure(msgtype)
-            msgdef = self.store.get_msgdef(msgtype)
-            little, big = msgdef.deserialize_cdr_le, msgdef.deserialize_cdr_be
-            cls = msgdef.cls
-            store = self.store
-
-            def func(raw, little=little, big=big, cls=cls, store=store):
-                if len(raw) < 4 or raw[0] != 0 or raw[1] > 1:
-                    raise ValueError('invalid CDR encapsulation header')
-                return (little if raw[1] else big)(raw[4:], 0, cls, store)[1]
-            self._deser[msgtype] = func
+            func = self._lengths[msgtype] = cdr_length_reader(self.store, msgtype)
         view = memoryview(data)
         try:
-            end = func(view) + 4
+            end = func(view)
         except Exception as exc:  # noqa: BLE001 - any decoding failure is reported alike
             raise ValueError(f'{msgtype}: message does not decode: {exc}') from None
         if end > len(data):

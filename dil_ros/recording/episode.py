@@ -2,19 +2,18 @@
 messages.
 
 Subscription callbacks only call :meth:`EpisodeWriter.put` (a timestamp and a lock-free queue
-append); the
-writer thread normalises CDR, writes MCAP records and flushes a chunk to disk every
-``flush_period_s`` so a
-crash loses at most that much. Layout while recording and after::
+append); the writer thread normalises CDR, writes MCAP records and every ``flush_period_s`` writes
+the pending chunk and fsyncs the file, so a crash or power cut loses at most that much. Layout
+while recording and after::
 
-    SESSION/.episode_0003.partial/episode.json           sidecar: name, metadata, start time
-    SESSION/.episode_0003.partial/episode_0003/*.mcap    the bag being written (no metadata.yaml
-    yet)
-    SESSION/episode_0003/{episode_0003.mcap,metadata.yaml}   after finish(): one atomic rename
+    SESSION/.episode_0003.partial/episode.json         sidecar: name, metadata, start time
+    SESSION/.episode_0003.partial/episode_0003/*.mcap  the bag being written (no metadata.yaml yet)
+    SESSION/episode_0003/{episode_0003.mcap,metadata.yaml}   after finish(): files fsynced, one
+                                                             atomic rename, folder fsynced
 
 A write error (full disk, vanished folder) stops the episode: the error is kept in :attr:`error`,
-the partial
-folder stays for ``dil-ros recover`` (or is dropped there), and nothing outside it is touched.
+the partial folder stays for ``dil-ros recover`` (or is dropped there), and nothing outside it is
+touched.
 """
 import errno
 import json
@@ -34,6 +33,7 @@ from dil_ros.atomic import atomic_file
 from dil_ros.errors import DilRosError
 from dil_ros.recording.bag_metadata import custom_value
 from dil_ros.recording.cdr import TypeRegistry
+from dil_ros.recording.rosbags_private import check_mcap_writer, flush_chunk
 
 PARTIAL_SUFFIX = '.partial'
 SIDECAR = 'episode.json'
@@ -130,6 +130,7 @@ class EpisodeWriter:
         except OSError as exc:
             raise RecordingError(describe_os_error(exc, self.session_dir).replace(
                 'recording stopped', 'cannot start')) from None
+        writer = None
         try:
             for msgtype in set(self.topics.values()):
                 self.registry.ensure(msgtype)
@@ -139,12 +140,17 @@ class EpisodeWriter:
                 'metadata': self.metadata})
             writer = Writer(self.bag_dir, version=9, storage_plugin=StoragePlugin.MCAP)
             writer.open()
+            check_mcap_writer(writer)
+            for folder in (self.bag_dir, self.partial, self.session_dir):
+                fsync_dir(folder)  # the new bag file's entry survives a power cut
             for topic, msgtype in self.topics.items():
                 msgdef, rihs = self.registry.definition(msgtype)
                 self._conns[topic] = writer.add_connection(topic, msgtype, msgdef=msgdef,
                                                            rihs01=rihs)
             self._writer = writer
         except (OSError, DilRosError) as exc:
+            if writer is not None:
+                writer.abort()
             shutil.rmtree(self.partial, ignore_errors=True)
             if isinstance(exc, DilRosError):
                 raise RecordingError(f'{self.name}: cannot start: {exc}') from None
@@ -241,14 +247,8 @@ class EpisodeWriter:
             self.on_error(self.error)
 
     def _flush(self) -> None:
-        """Put the pending MCAP chunk on disk (rosbags only does so every 1 MiB or at close)."""
-        storage = getattr(self._writer, 'storage', None)
-        chunk = getattr(storage, 'chunk', None)
-        if chunk is not None and hasattr(storage, 'close_chunk') and chunk.bio.tell():
-            storage.close_chunk()
-        bio = getattr(storage, 'bio', None)
-        if bio is not None:
-            bio.flush()
+        """Put the pending MCAP chunk on disk, fsynced (rosbags only writes one every 1 MiB)."""
+        flush_chunk(self._writer)
 
     def _run(self) -> None:
         q = self._queue
