@@ -116,6 +116,7 @@ class EpisodeWriter:
         self._queue: 'queue.SimpleQueue' = queue.SimpleQueue()
         self._writer: Optional[Writer] = None
         self._conns: Dict[str, object] = {}
+        self._synced = 0  # bytes of the MCAP file known to be on disk
         self._thread: Optional[threading.Thread] = None
         self._accepting = False
         self._closed = False
@@ -248,7 +249,7 @@ class EpisodeWriter:
 
     def _flush(self) -> None:
         """Put the pending MCAP chunk on disk, fsynced (rosbags only writes one every 1 MiB)."""
-        flush_chunk(self._writer)
+        self._synced = flush_chunk(self._writer, self._synced)
 
     def _run(self) -> None:
         q = self._queue

@@ -51,19 +51,20 @@ def check_mcap_writer(writer) -> None:
         raise _fail('the MCAP writer', f'missing {", ".join(missing)}')
 
 
-def flush_chunk(writer) -> bool:
-    """Write the pending MCAP chunk (if any) and fsync the file; True when a chunk was written.
+def flush_chunk(writer, synced_to: int = 0) -> int:
+    """Write the pending MCAP chunk (if any) and fsync the file when it grew past ``synced_to``
+    (rosbags also writes chunks itself, at 1 MiB). Returns the file size now on disk.
 
     ``writer`` must have passed :func:`check_mcap_writer`.
     """
     storage = writer.storage
-    wrote = bool(storage.chunk.bio.tell())
-    if wrote:
+    if storage.chunk.bio.tell():
         storage.close_chunk()
     storage.bio.flush()
-    if wrote:
+    size = storage.bio.tell()
+    if size > synced_to:
         os.fsync(storage.bio.fileno())
-    return wrote
+    return size
 
 
 def cdr_length_reader(store, msgtype: str) -> Callable[[memoryview], int]:

@@ -2,6 +2,8 @@
 import os
 import time
 
+from session_helpers import STORE
+
 from dil_ros.recording.episode import EpisodeWriter
 
 
@@ -49,6 +51,28 @@ def test_every_flushed_chunk_is_fsynced(tmp_path, make_msgs, monkeypatch):
     writer._drain()  # stop the writer thread; the bag stays unfinished, as after a power cut
     chunks = _chunks(mcap)
     assert chunks >= 4 and calls.count(mcap) == chunks
+    writer.abandon()
+
+
+def test_chunks_rosbags_writes_itself_are_fsynced(tmp_path, make_msgs, monkeypatch):
+    """A message past 1 MiB makes rosbags write the chunk at once; the next flush fsyncs it."""
+    import numpy as np
+    T = STORE.types
+    header = T['std_msgs/msg/Header'](stamp=T['builtin_interfaces/msg/Time'](sec=0, nanosec=0),
+                                      frame_id='')
+    big = bytes(STORE.serialize_cdr(T['sensor_msgs/msg/Image'](
+        header=header, height=600, width=600, encoding='rgb8', is_bigendian=0, step=1800,
+        data=np.zeros(600 * 600 * 3, np.uint8)), 'sensor_msgs/msg/Image'))
+    writer = EpisodeWriter(tmp_path, 'episode_0000', {'/image': 'sensor_msgs/msg/Image'},
+                           flush_period_s=0.05)
+    writer.open()
+    mcap = str(writer.bag_dir / 'episode_0000.mcap')
+    time.sleep(0.2)
+    calls = _fsync_counter(monkeypatch)
+    writer.put('/image', big)
+    time.sleep(0.3)
+    writer._drain()
+    assert os.path.getsize(mcap) > len(big) and calls.count(mcap) >= 1
     writer.abandon()
 
 

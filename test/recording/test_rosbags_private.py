@@ -17,12 +17,12 @@ def test_mcap_writer_check_and_flush(tmp_path, monkeypatch):
     writer = Writer(tmp_path / 'bag', version=9, storage_plugin=StoragePlugin.MCAP)
     writer.open()
     check_mcap_writer(writer)  # the installed rosbags passes
-    assert flush_chunk(writer) is False  # no connection, nothing pending
+    mcap = tmp_path / 'bag' / 'bag.mcap'
+    header = flush_chunk(writer)
+    assert header == os.path.getsize(mcap) > 0
     writer.add_connection('/note', 'std_msgs/msg/String', typestore=get_typestore(
         Stores.ROS2_KILTED))
-    size = os.path.getsize(tmp_path / 'bag' / 'bag.mcap')
-    assert flush_chunk(writer) is True
-    assert os.path.getsize(tmp_path / 'bag' / 'bag.mcap') > size
+    assert flush_chunk(writer, header) == os.path.getsize(mcap) > header  # the pending chunk
     writer.close()
 
     monkeypatch.delattr(McapWriter, 'close_chunk')
