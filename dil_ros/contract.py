@@ -55,7 +55,9 @@ Sampling (``sampling: previous | linear``, default ``previous``): the one rule, 
 time) put observations on the policy grid. ``previous`` (zero-order hold) takes the newest message
 at or before each grid instant: it is causal (what the robot had seen at that instant, no waiting
 for the next message) and is how every dataset converted so far was sampled. ``linear``
-interpolates between the messages either side.
+interpolates between the messages either side; it is not causal: the converter sees the message
+after each instant, while the node, whose window ends at the newest header stamp, holds
+headerless keys (stamped on receipt) at their latest value.
 
 What a policy depends on (``Contract.differences``, the artifact check): observation keys and
 their names in order (joints or field paths), the JointState field, action joints, rate_hz,

@@ -1,4 +1,8 @@
-"""`dil-ros convert BAG... --contract C --out DATASET`: rosbag2 recordings to LeRobot v3.0."""
+"""`dil-ros convert BAG... --contract C --out DATASET`: rosbag2 recordings to LeRobot v3.0.
+
+Topics are put on the policy grid by the contract's ``sampling`` rule, the one the policy node
+uses at run time; to sample otherwise, change the contract (and train on the result).
+"""
 import argparse
 
 from dil_ros.cli.main import CliError
@@ -11,8 +15,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--contract', default=None,
                         help='contract YAML (default: config/contracts/mujoco_arm.yaml)')
     parser.add_argument('--out', required=True, help='dataset directory to create')
-    parser.add_argument('--interpolation', choices=('previous', 'linear'), default='previous',
-                        help='how topics are sampled onto the policy grid (default previous)')
     parser.add_argument('--gap-threshold', type=float, default=None, metavar='S',
                         help='report topic gaps longer than S seconds (default 3 grid periods)')
     parser.add_argument('--trim-idle', action='store_true',
@@ -31,9 +33,8 @@ def run(args: argparse.Namespace) -> int:
     if args.gap_threshold is not None and args.gap_threshold <= 0:
         raise CliError(f'--gap-threshold must be > 0, got {args.gap_threshold}')
     contract = resolve_contract(args.contract)
-    options = ConvertOptions(interpolation=args.interpolation, gap_threshold_s=args.gap_threshold,
-                             trim_idle=args.trim_idle, task=args.task,
-                             header_stamps=not args.receive_stamps)
+    options = ConvertOptions(gap_threshold_s=args.gap_threshold, trim_idle=args.trim_idle,
+                             task=args.task, header_stamps=not args.receive_stamps)
     report = convert_bags(args.bags, contract, args.out, options, overwrite=args.overwrite,
                           progress=not args.quiet)
     print(report.summary())

@@ -5,10 +5,10 @@ from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
+from dil_ros.contract import Contract, JOINT_STATE
 from dil_ros.control.limits import CommandLimiter
 from dil_ros.control.obs_buffer import ObservationBuffer
 from dil_ros.control.scheduler import ActionChunk, ChunkScheduler
-from dil_ros.contract import Contract, JOINT_STATE
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class PolicyController:
                  initial_latency_s: float = 0.0):
         self.contract = contract
         self.config = config
-        self.buffer = ObservationBuffer(contract.obs_dims, stamped_keys)
+        self.buffer = ObservationBuffer(contract.obs_dims, stamped_keys, rule=contract.sampling)
         self.scheduler = ChunkScheduler(contract.n_action_steps, config.handover,
                                         fade_s=config.crossfade_steps / config.rate_hz)
         self.limiter = CommandLimiter(contract.action.joints, contract.limits)
@@ -80,16 +80,21 @@ class PolicyController:
 
     # -- observations -------------------------------------------------------------------------
     def _find_action_observation(self) -> Optional[Tuple[str, np.ndarray]]:
-        joints = list(self.contract.action.joints)
+        """(key, indices) of the measured positions of the action joints, if observed.
+
+        The contract's ``action.state_joints`` name them (by default the action joints).
+        """
+        joints = list(self.contract.action.state_joints)
         for key, spec in self.contract.observations.items():
             if spec.type == JOINT_STATE and spec.field == 'position' and set(joints) <= set(
                     spec.joints):
                 return key, np.array([spec.joints.index(j) for j in joints])
         return None
 
-    def observe(self, key: str, stamp: float, value) -> Optional[Tuple[str, str]]:
-        """Store one observation. Returns None, or (level 'warn'|'error', message) to log."""
-        why = self.buffer.add(key, stamp, value)
+    def observe(self, key: str, stamp_ns: int, value) -> Optional[Tuple[str, str]]:
+        """Store one observation stamped ``stamp_ns`` (int nanoseconds: header stamp, or receive
+        time for headerless messages). Returns None, or (level 'warn'|'error', message) to log."""
+        why = self.buffer.add(key, stamp_ns, value)
         if why is None:
             self.faults.pop(key, None)
             return None
@@ -129,19 +134,25 @@ class PolicyController:
             return next(iter(self.faults.values()))
         if not self.buffer.ready():
             return f'waiting for observations: {", ".join(self.buffer.missing())}'
-        age = self.observation_age(now)
-        if age > self.config.observation_timeout_s:
-            return (f'stale observations: none newer than observation_timeout_s '
+        stale = self.buffer.stale_keys(now, self.config.observation_timeout_s)
+        if stale:
+            what = ', '.join(self._describe(k) for k in stale)
+            return (f'stale observations: {what}: none newer than observation_timeout_s '
                     f'{self.config.observation_timeout_s} s')
         return None
+
+    def _describe(self, key: str) -> str:
+        spec = self.contract.observations.get(key)
+        return f'{key} ({spec.topic})' if spec is not None and spec.topic else key
 
     def hold_level(self, reason: str) -> int:
         """0: an operator's choice (inactive, disabled, waiting); 2: fault, stale, e-stop."""
         return 0 if reason.startswith(('inactive', 'disabled', 'waiting')) else 2
 
     def observation_age(self, now: float) -> float:
-        t = self.buffer.newest_stamp()
-        return float('inf') if t is None else now - t
+        """Age of the stalest key's newest observation (inf before every key has one)."""
+        ages = [now - t for t in self.buffer.newest_per_key().values()]
+        return max(ages) if ages and self.buffer.ready() else float('inf')
 
     def latency_estimate(self) -> float:
         return max(list(self.latencies)[-10:]) if self.latencies else 0.0
@@ -182,7 +193,7 @@ class PolicyController:
         lead = self.latency_estimate() + self.config.inference_lead_s
         if (not self.in_flight and now >= self._retry_at
                 and now >= self.scheduler.next_inference_due() - lead):
-            obs, stamp = self.buffer.sample(self.contract.n_obs_steps, self.contract.dt)
+            obs, stamp = self.buffer.sample(self.contract.n_obs_steps, self.contract.rate_hz)
             tick.request = InferenceRequest(self.generation, obs, stamp, now)
             self.in_flight = True
         return tick

@@ -3,24 +3,23 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from dil_ros.contract import ContractError
+
 
 class CommandLimiter:
     """Clip to [lower, upper] and limit the change per second to ``max_velocity``.
 
-    Joints without limits pass unclamped. For velocity outputs (twist) the same numbers bound the
-    velocity and its change per second.
+    Every joint needs limits (the contract requires them). For velocity outputs (twist) the same
+    numbers bound the velocity and its change per second.
     """
 
     def __init__(self, joints: Sequence[str], limits: Mapping):
-        n = len(joints)
-        self.lower = np.full(n, -np.inf)
-        self.upper = np.full(n, np.inf)
-        self.max_rate = np.full(n, np.inf)
-        for i, j in enumerate(joints):
-            lim = limits.get(j)
-            if lim is not None:
-                self.lower[i], self.upper[i], self.max_rate[i] = (
-                    lim.lower, lim.upper, lim.max_velocity)
+        missing = [j for j in joints if j not in limits]
+        if missing:
+            raise ContractError(f'limits: no limits for commanded joints {missing}')
+        self.lower = np.array([limits[j].lower for j in joints], dtype=np.float64)
+        self.upper = np.array([limits[j].upper for j in joints], dtype=np.float64)
+        self.max_rate = np.array([limits[j].max_velocity for j in joints], dtype=np.float64)
 
     def clamp(self, cmd: np.ndarray, prev: Optional[np.ndarray], dt: float) -> np.ndarray:
         out = np.clip(np.asarray(cmd, dtype=np.float64), self.lower, self.upper)

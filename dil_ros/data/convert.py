@@ -11,18 +11,22 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from dil_ros.data.bag_reader import ACTION_KEY, BagError, read_bag
 from dil_ros.contract import Contract
+from dil_ros.data.bag_reader import ACTION_KEY, BagError, read_bag
 from dil_ros.data.episode import Episode
 from dil_ros.data.lerobot import check_writable, write_dataset
-from dil_ros.data.resample import active_range, find_gaps, grid, sample
+from dil_ros.data.resample import active_range, find_gaps, grid
+from dil_ros.sampling import sample_series
 
 
 @dataclass(frozen=True)
 class ConvertOptions:
-    """How bags become episodes. ``gap_threshold_s`` None means three grid periods."""
+    """How bags become episodes. ``gap_threshold_s`` None means three grid periods.
 
-    interpolation: str = 'previous'
+    Observations are sampled by the contract's ``sampling`` rule (the node uses the same), so
+    there is no option for it here.
+    """
+
     gap_threshold_s: Optional[float] = None
     trim_idle: bool = False
     idle_tolerance: float = 1e-4
@@ -83,7 +87,7 @@ def bag_to_episode(path: Path, contract: Contract,
     warnings: List[str] = []
     for key, s in series.items():
         t = s.times_ns - t0
-        sampled[key] = sample(t, s.values, at, options.interpolation)
+        sampled[key] = sample_series(t, s.values, at, contract.sampling)
         warnings.extend(str(g) for g in find_gaps(key, s.topic, t * 1e-9, threshold, 0.0,
                                                   at[-1] * 1e-9))
     lo, hi = 0, len(at)

@@ -3,7 +3,8 @@
 Shared by the converter, the recorder and the policy node, so it depends on numpy only.
 
 * JointState observations pick ``spec.field`` (position/velocity/effort) by ``spec.joints``
-  names, in contract order; extra joints are ignored.
+  names, in contract order; extra joints are ignored. A message with an empty ``name`` array is
+  read at the contract's ``indices`` (names, when present, always win).
 * Any other type lists ``spec.fields`` as dotted paths with optional indices:
   ``position.x``, ``data[2]``, ``pose.pose.orientation.w``, ``points[0].positions[1]``.
 * Teleop actions: Float64MultiArray (``data`` in action-joint order), JointTrajectory (first
@@ -80,11 +81,25 @@ def pick_joints(names: Sequence[str], values: Any, joints: Sequence[str], topic:
     return values[idx]
 
 
+def pick_indices(values: Any, indices: Sequence[int], topic: str, field: str) -> np.ndarray:
+    """``values[indices]`` from a JointState array that carries no names."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(values) <= max(indices):
+        raise FieldError(f'{topic}: {field} has {len(values)} values; the contract reads '
+                         f'indices {list(indices)}')
+    return values[list(indices)]
+
+
 def extract(msg: Any, spec: Any) -> np.ndarray:
     """The observation vector of ``spec`` (a contract ObservationSpec) from one message."""
     if spec.type == JOINT_STATE:
-        return pick_joints(msg.name, getattr(msg, spec.field), spec.joints, spec.topic,
-                           spec.field)
+        values = getattr(msg, spec.field)
+        if len(msg.name) == 0:
+            if not spec.indices:
+                raise FieldError(f'{spec.topic}: JointState has no joint names; give indices '
+                                 f'beside joints {list(spec.joints)} in the contract to read it')
+            return pick_indices(values, spec.indices, spec.topic, spec.field)
+        return pick_joints(msg.name, values, spec.joints, spec.topic, spec.field)
     return np.array([get_path(msg, path, spec.topic) for path in spec.fields], dtype=np.float64)
 
 

@@ -1,8 +1,8 @@
-"""Put asynchronous topic series onto the policy grid; find gaps and idle starts/ends.
+"""The policy grid of one recording; find gaps and idle starts/ends.
 
 The grid runs at the contract's ``rate_hz`` from the first instant every key has a value to the
-last instant every key still has one. ``previous`` holds the latest message (what a robot saw);
-``linear`` interpolates between the messages either side.
+last instant every key still has one. Values are put on it by :func:`dil_ros.sampling.
+sample_series` with the contract's ``sampling`` rule, as the policy node does at run time.
 """
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-INTERPOLATIONS = ('previous', 'linear')
+from dil_ros.sampling import period_offsets_ns
 
 
 @dataclass(frozen=True)
@@ -36,22 +36,7 @@ def grid(series_times: Dict[str, np.ndarray], rate_hz: float) -> Tuple[int, np.n
     if t1 < t0:
         return t0, np.zeros(0, dtype=np.int64)
     n = int(np.floor((t1 - t0) * 1e-9 * rate_hz + 1e-9)) + 1
-    return t0, np.round(np.arange(n) * (1e9 / rate_hz)).astype(np.int64)
-
-
-def sample(times_ns: np.ndarray, values: np.ndarray, at_ns: np.ndarray,
-           method: str = 'previous') -> np.ndarray:
-    """``values`` ([N, D], at increasing int64 ``times_ns``) sampled at ``at_ns`` -> [M, D]."""
-    if method not in INTERPOLATIONS:
-        raise ValueError(f'interpolation must be one of {INTERPOLATIONS}, got {method!r}')
-    if method == 'previous':
-        idx = np.searchsorted(times_ns, at_ns, side='right') - 1
-        return values[np.clip(idx, 0, len(times_ns) - 1)]
-    times_s, at_s = times_ns * 1e-9, at_ns * 1e-9
-    out = np.empty((len(at_s), values.shape[1]), dtype=np.float64)
-    for d in range(values.shape[1]):
-        out[:, d] = np.interp(at_s, times_s, values[:, d])
-    return out
+    return t0, period_offsets_ns(n, rate_hz)
 
 
 def find_gaps(key: str, topic: str, times_s: np.ndarray, threshold_s: float,

@@ -20,12 +20,13 @@ def msg_class(type_name: str):
         raise ContractError(f'message type {type_name} is not installed') from None
 
 
-def stamp_seconds(msg, fallback: float) -> float:
-    """header.stamp in seconds; ``fallback`` (receive time) for headerless or zero stamps."""
+def stamp_ns(msg, fallback_ns: int) -> int:
+    """header.stamp in int nanoseconds (exact, as bags store it); ``fallback_ns`` (receive time)
+    for headerless messages or zero stamps."""
     header = getattr(msg, 'header', None)
     if header is None or (header.stamp.sec == 0 and header.stamp.nanosec == 0):
-        return fallback
-    return header.stamp.sec + header.stamp.nanosec * 1e-9
+        return int(fallback_ns)
+    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
 
 
 def trajectory(joints: Sequence[str], times: np.ndarray, points: np.ndarray) -> JointTrajectory:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from dil_ros.contract import contract_from_mapping
 from dil_ros.control.controller import ControlConfig, PolicyController
 
 STATE, GOAL = 'observation.state', 'observation.environment_state'
@@ -15,9 +16,13 @@ def ctl(contract):
     return c
 
 
+def ns(t):
+    return round(t * 1e9)
+
+
 def feed(ctl, t, q=(0.1, 0.2, 0.3)):
-    ctl.observe(STATE, t, q)
-    ctl.observe(GOAL, t, [0.0, 0.0, 0.0])
+    ctl.observe(STATE, ns(t), q)
+    ctl.observe(GOAL, ns(t), [0.0, 0.0, 0.0])
 
 
 def chunk(contract, q=(0.1, 0.2, 0.3), slope=0.0):
@@ -71,9 +76,9 @@ def test_stale_observations_hold_and_resume(ctl, contract):
 
 def test_nan_observation_faults_until_good_data(ctl):
     feed(ctl, 1.0)
-    level, text = ctl.observe(STATE, 1.01, [np.nan, 0, 0])
+    level, text = ctl.observe(STATE, ns(1.01), [np.nan, 0, 0])
     assert level == 'error' and 'non-finite' in text
-    assert ctl.observe(STATE, 1.02, [np.nan, 0, 0]) is None   # logged once
+    assert ctl.observe(STATE, ns(1.02), [np.nan, 0, 0]) is None   # logged once
     assert ctl.tick(1.02).holding
     assert 'non-finite' in ctl.status(1.02)[2]['last error']
     feed(ctl, 1.03)
@@ -82,7 +87,7 @@ def test_nan_observation_faults_until_good_data(ctl):
 
 def test_out_of_order_is_counted_and_warned(ctl):
     feed(ctl, 1.0)
-    level, text = ctl.observe(STATE, 0.9, [0, 0, 0])
+    level, text = ctl.observe(STATE, ns(0.9), [0, 0, 0])
     assert level == 'warn' and 'out-of-order' in text
     assert ctl.status(1.0)[2]['dropped observations'] == '1'
     assert not ctl.tick(1.0).holding
@@ -165,3 +170,50 @@ def test_reset_forgets_the_old_command_and_holds_the_measured_position(ctl, cont
     np.testing.assert_allclose(tick.command, [-0.5, 0.2, 0.3])
     ctl.on_result(tick.request, chunk(contract, q=(-0.5, 0.2, 0.3)), 2.05)
     np.testing.assert_allclose(ctl.tick(2.06).command, [-0.5, 0.2, 0.3], atol=1e-9)
+
+
+def test_a_silent_headerless_topic_goes_stale_by_receive_time(ctl, contract):
+    """The goal (a headerless Point) is stamped on receipt and must keep arriving."""
+    feed(ctl, 1.0)
+    assert not ctl.tick(1.0).holding
+    for t in np.arange(1.1, 1.75, 0.1):       # joint states keep coming, the goal does not
+        ctl.observe(STATE, ns(t), (0.1, 0.2, 0.3))
+    tick = ctl.tick(1.7)
+    assert tick.holding and tick.entered_hold
+    assert tick.reason == ('stale observations: observation.environment_state (/task/goal): '
+                           'none newer than observation_timeout_s 0.5 s')
+    np.testing.assert_allclose(tick.command, [0.1, 0.2, 0.3])
+    assert ctl.status(1.7)[0] == 2
+    ctl.observe(GOAL, ns(1.71), [0.0, 0.0, 0.0])
+    assert not ctl.tick(1.71).holding
+
+
+def test_holds_at_the_measured_state_joints(contract):
+    """Commands name q1..q3, /joint_states names q0..q2: hold at the measured q0..q2."""
+    mapping = contract.to_mapping()
+    mapping['observations'][STATE]['joints'] = ['q0', 'q1', 'q2']
+    mapping['action'].update(joints=['q1', 'q2', 'q3'], state_joints=['q0', 'q1', 'q2'])
+    mapping['limits'] = {j: {'lower': -3.0, 'upper': 3.0, 'max_velocity': 2.0}
+                         for j in ('q1', 'q2', 'q3')}
+    c = PolicyController(contract_from_mapping(mapping), ControlConfig(), stamped_keys=[STATE])
+    c.set_active(True)
+    c.set_enabled(True)
+    feed(c, 1.0, q=(0.4, 0.5, 0.6))
+    tick = c.tick(1.0)
+    assert tick.request is not None
+    np.testing.assert_allclose(tick.command, [0.4, 0.5, 0.6])   # measured q0, q1, q2
+    c.trigger_estop()
+    np.testing.assert_allclose(c.tick(1.01).command, [0.4, 0.5, 0.6])
+
+
+def test_the_robot_contracts_limits_clamp_commands(contract):
+    """Limits come from the robot's contract given to the controller, not from the policy."""
+    mapping = contract.to_mapping()
+    mapping['limits']['elbow'] = {'lower': -0.25, 'upper': 0.25, 'max_velocity': 2.0}
+    c = PolicyController(contract_from_mapping(mapping), ControlConfig(), stamped_keys=[STATE])
+    c.set_active(True)
+    c.set_enabled(True)
+    feed(c, 1.0)
+    req = c.tick(1.0).request
+    c.on_result(req, chunk(contract, q=(0.1, 0.2, 0.9)), 1.0)
+    np.testing.assert_allclose(c.tick(1.0).command, [0.1, 0.2, 0.25])

@@ -46,7 +46,9 @@ def test_round_trip_values(tmp_path, bags, arm, contract, storage, teleop):
 
 def test_linear_interpolation_between_messages(tmp_path, bags, arm, contract):
     bag = bags.write(tmp_path / 'bag', arm.messages(js_phase_s=0.007))
-    ep, _, _ = bag_to_episode(bag, contract, ConvertOptions(interpolation='linear'))
+    mapping = contract.to_mapping()
+    mapping['sampling'] = 'linear'
+    ep, _, _ = bag_to_episode(bag, contract_from_mapping(mapping))
     # The grid starts at the first joint state (t = 0.007 s); shift the expectation with it.
     shifted = type(arm)(ramp=lambda t: arm.ramp(t + 0.007))
     np.testing.assert_allclose(ep.observations['observation.state'], shifted.ramp(ep.timestamps),

@@ -62,3 +62,27 @@ def test_rclpy_messages():
     arr = std_msgs.Float64MultiArray(data=[1.0, 2.0])
     np.testing.assert_array_equal(
         extract_action(arr, 'std_msgs/msg/Float64MultiArray', ['a', 'b']), [1.0, 2.0])
+
+
+def test_joint_state_without_names_reads_indices(bags):
+    spec = ObservationSpec('observation.state', '/joint_states', 'sensor_msgs/msg/JointState',
+                           joints=('a', 'b'), indices=(2, 0))
+    unnamed = bags.joint_state(0, [], [1.0, 9.0, 2.0])
+    assert extract(unnamed, spec).tolist() == [2.0, 1.0]
+    # When the message names its joints, the names win over the indices.
+    assert extract(bags.joint_state(0, ['b', 'x', 'a'], [2.0, 9.0, 1.0]), spec).tolist() \
+        == [1.0, 2.0]
+    with pytest.raises(FieldError, match=r'/joint_states: position has 2 values; the contract '
+                                         r'reads indices \[2, 0\]'):
+        extract(bags.joint_state(0, [], [1.0, 9.0]), spec)
+    with pytest.raises(FieldError, match=r'/joint_states: JointState has no joint names; give '
+                                         r"indices beside joints \['a', 'b'\]"):
+        extract(unnamed, STATE)
+
+
+def test_rclpy_joint_state_without_names():
+    sensor_msgs = pytest.importorskip('sensor_msgs.msg')
+    spec = ObservationSpec('observation.state', '/joint_states', 'sensor_msgs/msg/JointState',
+                           joints=('a', 'b'), field='velocity', indices=(1, 0))
+    js = sensor_msgs.JointState(position=[1.0, 2.0], velocity=[3.0, 4.0])
+    assert extract(js, spec).tolist() == [4.0, 3.0]

@@ -22,7 +22,7 @@ def test_stamp_falls_back_to_receive_time():
     from geometry_msgs.msg import Point
     from sensor_msgs.msg import JointState
     js = JointState()
-    assert messages.stamp_seconds(js, 5.0) == 5.0
-    js.header.stamp.sec, js.header.stamp.nanosec = 2, 500_000_000
-    assert messages.stamp_seconds(js, 5.0) == 2.5
-    assert messages.stamp_seconds(Point(), 7.0) == 7.0
+    assert messages.stamp_ns(js, 5) == 5
+    js.header.stamp.sec, js.header.stamp.nanosec = 1_733_000_000, 123_456_789
+    assert messages.stamp_ns(js, 5) == 1_733_000_000_123_456_789    # exact, no float rounding
+    assert messages.stamp_ns(Point(), 7) == 7
