@@ -199,8 +199,7 @@ class PolicyNode(LifecycleNode):
 
     # -- callbacks ----------------------------------------------------------------------------
     def _on_observation(self, msg, specs) -> None:
-        now = self.now()
-        stamp = messages.stamp_seconds(msg, now)
+        stamp = messages.stamp_ns(msg, self.get_clock().now().nanoseconds)
         for spec in specs:
             with self._lock:
                 try:

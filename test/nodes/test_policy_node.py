@@ -157,7 +157,7 @@ def test_non_finite_policy_output_is_never_commanded(harness):
 
 @pytest.mark.parametrize('policy, expect', [
     ('garbage', 'not a TorchScript archive'),
-    ('other', 'rate_hz: 20.0 vs 10.0'),
+    ('other', 'rate_hz: policy 20.0, robot 10.0'),
 ])
 def test_configure_refuses_bad_artifacts(harness, policy, expect):
     from rclpy.lifecycle import TransitionCallbackReturn
