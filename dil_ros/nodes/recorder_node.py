@@ -13,7 +13,6 @@ set`` between episodes).
 Status: ``~/status`` (std_msgs/String, JSON, transient local) every ``status_period_s`` and after
 each change.
 """
-import importlib
 import json
 import sys
 import time
@@ -28,9 +27,12 @@ from std_msgs.msg import String
 from std_srvs.srv import SetBool, Trigger
 
 from dil_ros.contract import resolve_contract
+from dil_ros.errors import DilRosError
 from dil_ros.nodes import spin_node
+from dil_ros.nodes.messages import msg_class
 from dil_ros.recording import Recorder, Session
 from dil_ros.recording.session import default_session_dir
+from dil_ros.recording.topics import ExtraTopicError, parse_extra_topics
 
 PARAMS = {  # name: (default, description, read_only)
     'contract': ('', 'contract YAML (empty: config/contracts/mujoco_arm.yaml)', True),
@@ -53,11 +55,6 @@ PARAMS = {  # name: (default, description, read_only)
 }
 
 
-def message_class(msgtype: str):
-    pkg, kind, name = msgtype.split('/')
-    return getattr(importlib.import_module(f'{pkg}.{kind}'), name)
-
-
 class RecorderNode(Node):
 
     def __init__(self, **kwargs):
@@ -70,13 +67,14 @@ class RecorderNode(Node):
         contract.require_topics('recorder_node')
         topics = {spec.topic: spec.type for spec in contract.observations.values()}
         topics[contract.teleop.topic] = contract.teleop.type
-        self.pending = []  # extra topics whose type the graph has not shown yet
-        for entry in filter(None, p('extra_topics')):
-            topic, _, msgtype = entry.partition(':')
-            if msgtype:
-                topics[topic] = msgtype
-            else:
-                self.pending.append(topic)
+        extra = parse_extra_topics(p('extra_topics'), topics)
+        for topic, msgtype in extra.typed.items():  # import each type before anything starts
+            try:
+                msg_class(msgtype)
+            except DilRosError as exc:
+                raise ExtraTopicError(f'{extra.entries[topic]}: {exc}') from None
+        topics.update(extra.typed)
+        self.pending = extra.pending  # extra topics whose type the graph has not shown yet
         session = Session(p('output_dir') or default_session_dir(),
                           info={'contract': contract.name, 'contract_file': contract.source})
         clock_ns = time.time_ns  # message stamps: DDS receive time, or /clock with use_sim_time
@@ -111,7 +109,7 @@ class RecorderNode(Node):
         if infos and all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
                          for i in infos):
             qos.reliability = ReliabilityPolicy.BEST_EFFORT
-        put, batch, cls = self.recorder.put, self.param('take_batch'), message_class(msgtype)
+        put, batch, cls = self.recorder.put, self.param('take_batch'), msg_class(msgtype)
         sim = self.param('use_sim_time')
         clock = self.get_clock()
         sub = None
@@ -136,8 +134,12 @@ class RecorderNode(Node):
         graph = dict(self.get_topic_names_and_types())
         for topic in list(self.pending):
             if graph.get(topic):
-                self.subscribe(topic, graph[topic][0])
                 self.pending.remove(topic)
+                try:
+                    self.subscribe(topic, graph[topic][0])
+                except DilRosError as exc:
+                    self.get_logger().error(f'{topic}: not recorded: {exc}')
+                    continue
                 self.get_logger().info(f'{topic}: found type {graph[topic][0]}')
         if not self.pending:
             self.discovery.cancel()
@@ -174,7 +176,8 @@ class RecorderNode(Node):
         self.status_pub.publish(String(data=json.dumps(self.recorder.status())))
 
     def close(self):
-        self.recorder.close()
+        if hasattr(self, 'recorder'):  # not when the constructor failed
+            self.recorder.close()
 
     def destroy_node(self):
         self.close()   # finish the episode being written before the node goes

@@ -193,6 +193,21 @@ def test_unwritable_output_reports_error(running, tmp_path):
     assert op.status[-1]['last_error'] == reply.message and not op.status[-1]['recording']
 
 
+@pytest.mark.parametrize('entry, problem', [
+    ('/x:os/path/join', "message type 'os/path/join' is not 'pkg/msg/Type'"),  # never imported
+    ('/x:nope_msgs/msg/Nope', 'message type nope_msgs/msg/Nope is not installed'),
+])
+def test_bad_extra_topic_is_named(ros_context, tmp_path, entry, problem):
+    from dil_ros.nodes.recorder_node import RecorderNode
+    from dil_ros.recording.topics import ExtraTopicError
+    with pytest.raises(ExtraTopicError) as info:
+        RecorderNode(parameter_overrides=[
+            Parameter('output_dir', value=str(tmp_path / 'session')),
+            Parameter('extra_topics', value=['/note:std_msgs/msg/String', entry])])
+    assert str(info.value) == f'extra_topics[1] {entry!r}: {problem}'
+    assert not (tmp_path / 'session').exists()
+
+
 def test_sigkill_mid_episode(ros_context, tmp_path):
     session = tmp_path / 'session'
     proc = subprocess.Popen(
