@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from dil_ros.cli.main import main
+from dil_ros.contract import contract_from_mapping, ContractError
 from dil_ros.data.bag_reader import BagError
-from dil_ros.contract import contract_from_mapping
 from dil_ros.data.convert import bag_to_episode, convert_bags, ConvertOptions
 from dil_ros.data.lerobot import read_dataset
 
@@ -246,3 +246,39 @@ def test_header_stamps_preferred_over_receive_time(tmp_path, bags, arm, contract
     by_receipt, _, _ = bag_to_episode(bag, contract, ConvertOptions(header_stamps=False))
     assert not np.allclose(by_receipt.observations['observation.state'],
                            arm.ramp(by_receipt.timestamps), atol=1e-5)
+
+
+def test_unnamed_joint_states_and_renamed_commands(tmp_path, bags, contract):
+    """/joint_states sends no names (read at indices) and calls the joints q0..q2; the teleop
+    JointTrajectory names them q1..q3, the action joints (state_joints map one to the other)."""
+    mapping = contract.to_mapping()
+    mapping['observations']['observation.state'].update(joints=['q0', 'q1', 'q2'],
+                                                        indices=[2, 0, 1])
+    mapping['action'].update(joints=['q1', 'q2', 'q3'], state_joints=['q0', 'q1', 'q2'])
+    mapping['limits'] = {j: {'lower': -5.0, 'upper': 5.0, 'max_velocity': 1.0}
+                         for j in ('q1', 'q2', 'q3')}
+    mapping['teleop']['type'] = 'trajectory_msgs/msg/JointTrajectory'
+    c = contract_from_mapping(mapping)
+    t0, msgs = 1_700_000_000 * 10 ** 9, []
+    for k in range(21):
+        t = t0 + k * 50_000_000
+        msgs.append(('/joint_states', 'sensor_msgs/msg/JointState', t,
+                     bags.joint_state(t, [], [1.0 + k, 2.0 + k, 0.0 + k])))
+        msgs.append(('/task/goal', 'geometry_msgs/msg/Point', t, bags.point(0, 0, k)))
+        msgs.append(('/arm_controller/commands', 'trajectory_msgs/msg/JointTrajectory', t,
+                     bags.trajectory(t, ['q3', 'q1', 'q2'], [30.0 + k, 10.0 + k, 20.0 + k])))
+    ep, warnings, _ = bag_to_episode(bags.write(tmp_path / 'bag', msgs), c)
+    assert len(ep) == 11 and warnings == []
+    k = np.arange(0, 21, 2)
+    np.testing.assert_allclose(ep.observations['observation.state'],
+                               np.stack([k, k + 1.0, k + 2.0], axis=1))
+    np.testing.assert_allclose(ep.action, np.stack([k + 10.0, k + 20.0, k + 30.0], axis=1))
+
+
+def test_a_dataset_only_contract_is_refused(tmp_path, contract):
+    mapping = contract.to_mapping()
+    mapping['observations']['observation.state'] = {'names': ['a', 'b', 'c']}
+    c = contract_from_mapping(mapping, 'zarr.yaml')
+    with pytest.raises(ContractError, match='zarr.yaml: observations.observation.state: has no '
+                                            'topic/type'):
+        convert_bags([tmp_path / 'none'], c, tmp_path / 'out', progress=False)
