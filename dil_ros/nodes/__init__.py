@@ -1,9 +1,13 @@
 """Thin rclpy shells over the plain logic in control/, recording/, teleop/ and sim/."""
+import os
+import sys
 from typing import Any, Dict, List
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.parameter import Parameter
+
+from dil_ros.errors import DilRosError
 
 
 def param_overrides(values: Dict[str, Any]) -> List[Parameter]:
@@ -14,7 +18,9 @@ def param_overrides(values: Dict[str, Any]) -> List[Parameter]:
 def spin_node(make_node, args=None, make_executor=None) -> int:
     """The console-script main() of a plain node: init, spin until Ctrl+C, clean up.
 
-    ``make_executor(node)`` picks the executor (default: single-threaded).
+    ``make_executor(node)`` picks the executor (default: single-threaded). Bad input found while
+    the node is made (a contract, a parameter: :class:`DilRosError`) is printed as one line on
+    stderr, ``<program>: error: <file>: <key>: <problem>``, and returns 1, without a traceback.
     """
     rclpy.init(args=args)
     node = None
@@ -23,6 +29,12 @@ def spin_node(make_node, args=None, make_executor=None) -> int:
         executor = make_executor(node) if make_executor else SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
+    except DilRosError as exc:
+        if node is not None:
+            raise
+        program = os.path.basename(sys.argv[0]).removesuffix('.py')
+        print(f'{program}: error: {exc}', file=sys.stderr)
+        return 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

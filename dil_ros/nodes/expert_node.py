@@ -8,6 +8,7 @@ until the episode ends. It plans from the first joint state stamped after the ep
 """
 
 import json
+import sys
 from typing import List, Optional
 
 from geometry_msgs.msg import Point
@@ -106,4 +107,4 @@ def main(args=None):
     return spin_node(ExpertNode, args)
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

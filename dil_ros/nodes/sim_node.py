@@ -16,6 +16,7 @@ it; set ``seed`` first to replay an episode (same seed, same goal and initial st
 """
 
 import json
+import sys
 import time
 from typing import Any, Dict
 
@@ -224,4 +225,4 @@ def main(args=None):
     return spin_node(SimNode, args)
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
