@@ -1,0 +1,210 @@
+"""The contract's typed form: frozen dataclasses, their mapping, and what a policy depends on.
+
+The YAML format and its validation live in :mod:`dil_ros.contract`, which re-exports these
+names; import them from there.
+"""
+
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from dil_ros.errors import DilRosError
+from dil_ros.sampling import DEFAULT_RULE
+
+JOINT_STATE = 'sensor_msgs/msg/JointState'
+JOINT_STATE_FIELDS = ('position', 'velocity', 'effort')
+TELEOP_TYPES = (
+    'std_msgs/msg/Float64MultiArray',
+    'trajectory_msgs/msg/JointTrajectory',
+    'sensor_msgs/msg/JointState',
+)
+
+
+class ContractError(DilRosError, ValueError):
+    """A contract file or mapping is invalid; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ObservationSpec:
+    """One observation key: which topic and which message fields form its vector.
+
+    A dataset-only key has no ``topic``/``type``; ``labels`` then name its dimensions.
+    """
+
+    key: str
+    topic: str
+    type: str
+    joints: Tuple[str, ...] = ()
+    field: str = 'position'
+    fields: Tuple[str, ...] = ()
+    indices: Tuple[int, ...] = ()
+    labels: Tuple[str, ...] = ()
+
+    @property
+    def has_topic(self) -> bool:
+        return bool(self.topic)
+
+    @property
+    def names(self) -> List[str]:
+        """Per-dimension names (joint names, field paths, or a dataset-only key's names)."""
+        if self.type == JOINT_STATE:
+            return list(self.joints)
+        return list(self.fields) if self.has_topic else list(self.labels)
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """What the policy commands: absolute positions of ``joints`` through ``controller``.
+
+    ``state_joints[i]`` is the measured joint that corresponds to ``joints[i]``.
+    """
+
+    joints: Tuple[str, ...]
+    controller: str = 'arm_controller'
+    state_joints: Tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.state_joints:
+            object.__setattr__(self, 'state_joints', tuple(self.joints))
+
+    @property
+    def dim(self) -> int:
+        return len(self.joints)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    topic: str
+    type: str
+
+
+@dataclass(frozen=True)
+class JointLimit:
+    lower: float
+    upper: float
+    max_velocity: float
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    rate_hz: float
+    n_obs_steps: int
+    horizon: int
+    n_action_steps: int
+    observations: Dict[str, ObservationSpec]
+    action: ActionSpec
+    teleop: Optional[TopicSpec]
+    limits: Dict[str, JointLimit] = dc_field(default_factory=dict)
+    source: str = '<mapping>'
+    sampling: str = DEFAULT_RULE
+
+    @property
+    def obs_dims(self) -> Dict[str, int]:
+        return {key: spec.dim for key, spec in self.observations.items()}
+
+    @property
+    def action_dim(self) -> int:
+        return self.action.dim
+
+    @property
+    def dt(self) -> float:
+        return 1.0 / self.rate_hz
+
+    def require_topics(self, user: str) -> None:
+        """Raise ContractError unless every key has a ROS topic (``user`` says who needs it)."""
+        for key, spec in self.observations.items():
+            if not spec.has_topic:
+                raise ContractError(f'{self.source}: observations.{key}: has no topic/type '
+                                    f'(a dataset-only key); {user} needs a ROS topic for '
+                                    'every observation')
+        if self.teleop is None:
+            raise ContractError(f'{self.source}: teleop: missing; {user} needs the teleop topic')
+
+    def to_mapping(self) -> Dict[str, Any]:
+        """The contract as plain YAML/JSON data (what policy.ts embeds)."""
+        obs = {}
+        for key, spec in self.observations.items():
+            entry: Dict[str, Any]
+            if not spec.has_topic:
+                entry = {'names': list(spec.labels)}
+            elif spec.type == JOINT_STATE:
+                entry = {'topic': spec.topic, 'type': spec.type, 'field': spec.field,
+                         'joints': list(spec.joints)}
+                if spec.indices:
+                    entry['indices'] = list(spec.indices)
+            else:
+                entry = {'topic': spec.topic, 'type': spec.type, 'fields': list(spec.fields)}
+            obs[key] = entry
+        action: Dict[str, Any] = {'joints': list(self.action.joints),
+                                  'controller': self.action.controller}
+        if self.action.state_joints != self.action.joints:
+            action['state_joints'] = list(self.action.state_joints)
+        out = {
+            'name': self.name,
+            'rate_hz': self.rate_hz,
+            'n_obs_steps': self.n_obs_steps,
+            'horizon': self.horizon,
+            'n_action_steps': self.n_action_steps,
+            'sampling': self.sampling,
+            'observations': obs,
+            'action': action,
+            'limits': {j: {'lower': lim.lower, 'upper': lim.upper,
+                           'max_velocity': lim.max_velocity}
+                       for j, lim in self.limits.items()},
+        }
+        if self.teleop is not None:
+            out['teleop'] = {'topic': self.teleop.topic, 'type': self.teleop.type}
+        return out
+
+    def policy_mapping(self) -> Dict[str, Any]:
+        """The part of the contract a trained policy depends on (see the module docstring)."""
+        obs = {}
+        for key, spec in self.observations.items():
+            obs[key] = {'names': spec.names}
+            if spec.type == JOINT_STATE:
+                obs[key]['field'] = spec.field
+        return {
+            'rate_hz': self.rate_hz,
+            'n_obs_steps': self.n_obs_steps,
+            'horizon': self.horizon,
+            'n_action_steps': self.n_action_steps,
+            'sampling': self.sampling,
+            'observations': obs,
+            'action': {'joints': list(self.action.joints)},
+        }
+
+    def differences(self, other: 'Contract', labels: Tuple[str, str] = ('policy', 'robot')
+                    ) -> List[str]:
+        """What a policy trained on ``self`` would see differently on ``other`` (empty: none).
+
+        Lines read ``rate_hz: policy 10.0, robot 20.0`` (``labels`` name the two sides).
+        """
+        return diff_mappings(self.policy_mapping(), other.policy_mapping(), labels=labels)
+
+
+def diff_mappings(a: Any, b: Any, path: str = '',
+                  labels: Tuple[str, str] = ('policy', 'robot')) -> List[str]:
+    """List the paths where two contract mappings differ, with both values and their sides."""
+    first, second = labels
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out: List[str] = []
+        for key in list(a) + [k for k in b if k not in a]:
+            sub = f'{path}.{key}' if path else str(key)
+            if key not in a:
+                out.append(f'{sub}: missing in {first}, {second} {b[key]!r}')
+            elif key not in b:
+                out.append(f'{sub}: {first} {a[key]!r}, missing in {second}')
+            else:
+                out.extend(diff_mappings(a[key], b[key], sub, labels))
+        return out
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            if abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a))):
+                return []
+        except (TypeError, ValueError):
+            pass
+    return [] if a == b else [f'{path}: {first} {a!r}, {second} {b!r}']
