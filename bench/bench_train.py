@@ -35,7 +35,9 @@ def contract():
             'topic': '/s', 'type': 'std_msgs/msg/Float64MultiArray',
             'fields': [f'data[{i}]' for i in range(OBS_DIM)]}},
         'action': {'joints': ['x', 'y']},
-        'teleop': {'topic': '/c', 'type': 'std_msgs/msg/Float64MultiArray'}}, '<bench>')
+        'teleop': {'topic': '/c', 'type': 'std_msgs/msg/Float64MultiArray'},
+        'limits': {j: {'lower': -10.0, 'upper': 10.0, 'max_velocity': 100.0} for j in 'xy'}},
+        '<bench>')
 
 
 def make_dataset(root: Path) -> Path:
