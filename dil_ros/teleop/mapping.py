@@ -97,11 +97,11 @@ class TeleopConfig:
     @classmethod
     def from_contract(cls, contract, mode: str, **kw) -> 'TeleopConfig':
         joints = tuple(contract.action.joints)
-        lims = [contract.limits.get(j) for j in joints]
+        lims = [contract.limits[j] for j in joints]   # the contract has limits for each
         return cls(mode=mode, joints=joints,
-                   max_velocity=tuple(lim.max_velocity if lim else 1.0 for lim in lims),
-                   lower=tuple(lim.lower if lim else float('-inf') for lim in lims),
-                   upper=tuple(lim.upper if lim else float('inf') for lim in lims), **kw)
+                   max_velocity=tuple(lim.max_velocity for lim in lims),
+                   lower=tuple(lim.lower for lim in lims),
+                   upper=tuple(lim.upper for lim in lims), **kw)
 
     @property
     def dims(self) -> int:
