@@ -8,19 +8,21 @@ only.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 from rosbags.interfaces import MessageDefinitionFormat
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import get_types_from_idl, get_types_from_msg, get_typestore, Stores
+import yaml
 
 from dil_ros.contract import Contract
 from dil_ros.data.msg_fields import extract, extract_action, FieldError
 from dil_ros.errors import DilRosError
 
 ACTION_KEY = 'action'
+METADATA = 'metadata.yaml'
 _STORE = getattr(Stores, 'ROS2_KILTED', None) or list(Stores)[-1]
 
 
@@ -40,10 +42,14 @@ class TopicSeries:
 
 @dataclass
 class BagContents:
+    """What one bag holds for the contract; ``custom_data`` comes from its metadata.yaml
+    (episode metadata: task, success, ...), ``warnings`` say what was read only in part."""
+
     path: Path
     series: Dict[str, TopicSeries]
     message_count: int
     custom_data: Dict[str, Any] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
 
 
 def one_line(exc: BaseException) -> str:
@@ -97,8 +103,9 @@ def read_bag(path: Path, contract: Contract, typestore=None,
     path = Path(path)
     if not path.exists():
         raise BagError(f'{path}: bag not found')
-    if path.is_dir() and not (path / 'metadata.yaml').exists():
+    if path.is_dir() and not (path / METADATA).exists():
         raise BagError(f'{path}: not a rosbag2 directory (metadata.yaml missing)')
+    info = _check_metadata(path)
     try:
         reader = Reader(path)
         reader.open()
@@ -107,9 +114,49 @@ def read_bag(path: Path, contract: Contract, typestore=None,
         hint = '' if 'metadata' in text else ' (truncated or corrupt storage file?)'
         raise BagError(f'{path}: cannot open bag{hint}: {text}') from None
     try:
-        return _read_open(reader, path, contract, typestore, header_stamps)
+        contents = _read_open(reader, path, contract, typestore, header_stamps)
     finally:
         reader.close()
+    contents.custom_data = dict(info.get('custom_data') or {}) if info else {}
+    if path.is_file() and info and len(info.get('relative_file_paths') or []) > 1:
+        contents.warnings.append(
+            f'one of the {len(info["relative_file_paths"])} files of the bag {path.parent}; '
+            f'only this file was read: pass the folder {path.parent} instead')
+    return contents
+
+
+def _bag_info(path: Path) -> Optional[Dict[str, Any]]:
+    """The rosbag2_bagfile_information of the bag at ``path`` (a bag folder, or a storage file
+    that its folder's metadata.yaml lists); None where there is none or it does not parse (then
+    rosbags' own error says why)."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        info = yaml.safe_load((folder / METADATA).read_text())['rosbag2_bagfile_information']
+        files = [PurePath(f).name for f in info.get('relative_file_paths') or []]
+    except (OSError, yaml.YAMLError, TypeError, KeyError, AttributeError):
+        return None
+    if path.is_file() and path.name not in files:
+        return None
+    return info
+
+
+def _check_metadata(path: Path) -> Optional[Dict[str, Any]]:
+    """Name the problems of a bag's metadata.yaml that rosbags reports only vaguely."""
+    info = _bag_info(path)
+    if info is None or not path.is_dir():
+        return info
+    missing = [f for f in info.get('relative_file_paths') or []
+               if not (path / PurePath(f).name).exists()]
+    if missing:
+        raise BagError(f'{path}: cannot open bag: {", ".join(missing)} named in metadata.yaml '
+                       f'{"is" if len(missing) == 1 else "are"} missing')
+    for entry in info.get('topics_with_message_count') or []:
+        topic = (entry.get('topic_metadata') if isinstance(entry, dict) else None) or {}
+        fmt = topic.get('serialization_format', 'cdr')
+        if fmt != 'cdr':
+            raise BagError(f'{path}: cannot open bag: topic {topic.get("name")} is stored in '
+                           f'serialization format {fmt!r}; only cdr is supported')
+    return info
 
 
 def _read_open(reader, path: Path, contract: Contract, typestore,
@@ -169,11 +216,4 @@ def _read_open(reader, path: Path, contract: Contract, typestore,
             order = np.argsort(t, kind='stable')
             series[key] = TopicSeries(key, topic, t[order],
                                       np.stack(values[key])[order])
-    custom = _custom_data(reader)
-    return BagContents(path=path, series=series, message_count=count, custom_data=custom)
-
-
-def _custom_data(reader) -> Dict[str, Any]:
-    meta = getattr(getattr(reader, 'storage', None), 'metadata', None)
-    custom: Optional[dict] = getattr(meta, 'custom', None)
-    return dict(custom) if isinstance(custom, dict) else {}
+    return BagContents(path=path, series=series, message_count=count)

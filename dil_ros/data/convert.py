@@ -103,7 +103,7 @@ def bag_to_episode(path: Path, contract: Contract,
         observations={k: sampled[k][lo:hi] for k in contract.observations},
         action=sampled[ACTION_KEY][lo:hi], timestamps=(at[lo:hi] - at[lo]) * 1e-9,
         task=options.task or str(metadata.get('task', '')), metadata=metadata)
-    return episode, warnings, contents.message_count
+    return episode, contents.warnings + warnings, contents.message_count
 
 
 def _parse_custom(custom: Dict[str, Any]) -> Dict[str, Any]:
