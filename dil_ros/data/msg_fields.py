@@ -1,6 +1,7 @@
 """Pull contract vectors out of ROS messages: rosbags-deserialised or rclpy, by attribute access.
 
-Shared by the converter, the recorder and the policy node, so it depends on numpy only.
+Shared by the converter, the recorder and the policy node, so it depends on numpy and the
+contract only.
 
 * JointState observations pick ``spec.field`` (position/velocity/effort) by ``spec.joints``
   names, in contract order; extra joints are ignored. A message with an empty ``name`` array is
@@ -17,9 +18,9 @@ from typing import Any, List, Sequence, Tuple, Union
 
 import numpy as np
 
+from dil_ros.contract import JOINT_STATE
 from dil_ros.errors import DilRosError
 
-JOINT_STATE = 'sensor_msgs/msg/JointState'
 FLOAT64_MULTI_ARRAY = 'std_msgs/msg/Float64MultiArray'
 JOINT_TRAJECTORY = 'trajectory_msgs/msg/JointTrajectory'
 _TOKEN = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$')
