@@ -9,15 +9,16 @@ compiled code is specific to the device type and the torch version it was built 
 """
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import nn
 
 from dil_ros.accel.errors import AccelError
 from dil_ros.atomic import atomic_file
-
-EXTRA_FILE = 'dil_ros.json'
+from dil_ros.policy.artifact import EXTRA_FILE, read_archive_metadata
+from dil_ros.policy.digest import archive_sha256, write_sha256_file
+from dil_ros.policy.export import check_sealed
 
 
 def export_aot(policy: nn.Module, path: Union[str, Path], metadata: Mapping[str, Any],
@@ -25,10 +26,9 @@ def export_aot(policy: nn.Module, path: Union[str, Path], metadata: Mapping[str,
     """Compile ``policy(obs, noise)`` for the device and shapes of the examples into ``path``.
 
     ``policy`` must be an eager module (torch.export does not take TorchScript) on the examples'
-    device. The package is written to a temp file and moved into place.
+    device. The package is written to a temp file and moved into place; its metadata records the
+    package's own ``content_sha256`` (and whatever binding ``metadata`` carries, see binding.py).
     """
-    from torch.export.pt2_archive._package import package_pt2
-
     path = Path(path)
     if path.suffix != '.pt2':
         raise AccelError(f'{path}: an AOTInductor package must end in .pt2')
@@ -47,33 +47,33 @@ def export_aot(policy: nn.Module, path: Union[str, Path], metadata: Mapping[str,
         program = torch.export.export(policy, (dict(example_obs), example_noise), strict=False)
         files = torch._inductor.aot_compile(program.module(), (dict(example_obs), example_noise),
                                             options={'aot_inductor.package': True})
+    return package_aot(path, files, meta)
+
+
+def package_aot(path: Path, files: List[str], meta: Mapping[str, Any]) -> Path:
+    """Write AOTInductor's output ``files`` and ``meta`` as the .pt2 ``path`` (atomically), the
+    metadata recording the package's own ``content_sha256`` (see binding.py), and path.sha256."""
+    from torch.export.pt2_archive._package import package_pt2
+
+    meta = dict(meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path, suffix='.pt2') as tmp:
         package_pt2(str(tmp), aoti_files=files,
                     extra_files={EXTRA_FILE: json.dumps(meta, indent=1, sort_keys=True)})
+        meta['content_sha256'] = archive_sha256(tmp)
+        package_pt2(str(tmp), aoti_files=files,
+                    extra_files={EXTRA_FILE: json.dumps(meta, indent=1, sort_keys=True)})
+        check_sealed(tmp, meta['content_sha256'], path)
+    write_sha256_file(path)
     return path
 
 
 def read_aot_metadata(path: Union[str, Path]) -> Dict[str, Any]:
     """The ``dil_ros.json`` stored in a policy.pt2, without loading the compiled code."""
-    from torch.export.pt2_archive._package import PT2ArchiveReader
-    from torch.export.pt2_archive.constants import EXTRA_DIR
-
     path = Path(path)
     if not path.is_file():
         raise AccelError(f'{path}: AOTInductor package not found')
-    try:
-        with PT2ArchiveReader(str(path)) as reader:
-            names = reader.get_file_names()
-            name = next((n for n in names if n.endswith(EXTRA_DIR + EXTRA_FILE)), None)
-            if name is None:
-                raise AccelError(f'{path}: no {EXTRA_FILE} inside; not written by '
-                                 f'dil_ros.accel.aot.export_aot')
-            return json.loads(reader.read_string(name[name.index(EXTRA_DIR):]))
-    except AccelError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - zip/JSON errors of many kinds
-        raise AccelError(f'{path}: not a readable .pt2 package: {exc}') from None
+    return read_archive_metadata(path, AccelError)
 
 
 def load_aot(path: Union[str, Path], device: torch.device

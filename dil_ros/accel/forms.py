@@ -12,7 +12,9 @@ aot          policy.pt2 (sibling, or the .pt2 given)     the device type it was 
 ===========  ==========================================  =========================================
 
 The sibling files are written next to policy.ts by ``export_forms`` from the eager policy
-(policy.ts is frozen TorchScript: its weights cannot be recast or re-exported).
+(policy.ts is frozen TorchScript: its weights cannot be recast or re-exported). Each records the
+sha256 of that policy.ts and of its own content; a sibling that does not match is refused before
+anything in it is loaded (binding.py).
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +24,14 @@ import torch
 from torch import nn
 
 from dil_ros.accel.aot import AotPolicy, export_aot, load_aot
+from dil_ros.accel.binding import bind, check_binding
 from dil_ros.accel.cuda_graph import CudaGraphPolicy
 from dil_ros.accel.device import resolve_device
 from dil_ros.accel.errors import AccelError
 from dil_ros.accel.parity import TOLERANCE, action_range, max_abs_error
 from dil_ros.accel.precision import reduced_precision_policy
+from dil_ros.contract import Contract
+from dil_ros.policy.digest import file_sha256
 
 FORMS = ('torchscript', 'cuda_graph', 'fp16', 'bf16', 'aot')
 
@@ -75,41 +80,58 @@ def example_obs(meta: Mapping[str, Any], batch_size: int,
 
 
 def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: str = 'auto',
-                     batch_size: int = 1) -> PolicyForm:
+                     batch_size: int = 1, contract: Optional[Contract] = None,
+                     policy_sha256: Optional[str] = None) -> PolicyForm:
     """Load policy.ts (or the form's sibling file) as ``form`` on ``device``.
 
     ``device``: 'auto' | 'cpu' | 'cuda' | 'cuda:N' (CUDA falls back to the CPU when unavailable).
     ``batch_size`` fixes the batch of the cuda_graph form (aot: the batch it was compiled for).
-    Errors are AccelError/ArtifactError naming the file and what is wrong.
+    A sibling form is loaded only after ``binding.check_binding`` showed it was made from this
+    policy.ts and is unchanged, and (given ``contract``) after the contract inside the form itself
+    matched; ``policy_sha256`` pins policy.ts. Errors are AccelError/ArtifactError naming the file
+    and what is wrong.
     """
-    from dil_ros.policy.artifact import load_artifact
+    from dil_ros.policy.artifact import (
+        load_artifact, normalize_sha256, require_contract, validate_metadata)
 
     if form not in FORMS:
         raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
     dev, message = resolve_device(device)
     path = Path(path)
+    if form == 'aot' and path.suffix == '.pt2':
+        path = path.with_suffix('.ts')   # the policy.ts it sits beside
     if form == 'cuda_graph' and dev.type != 'cuda':
         form, message = 'torchscript', message + '; form cuda_graph needs CUDA: using torchscript'
+    if form in ('torchscript', 'cuda_graph'):
+        artifact = load_artifact(path, device=str(dev), sha256=policy_sha256)
+        if contract is not None:
+            artifact.require_contract(contract)
+        fn: Callable[..., torch.Tensor] = artifact.module
+        if form == 'cuda_graph':
+            fn = CudaGraphPolicy(artifact.module, example_obs(artifact.meta, batch_size, dev),
+                                 batch_size, device=dev)
+        return PolicyForm(form, dev, artifact.meta, path, fn, message)
+
+    source = sibling_path(path, form)
+    if not source.is_file():
+        what = 'AOTInductor package' if form == 'aot' else f'{form} form'
+        raise AccelError(f'{source}: no {what} of {path}; build it with `dil-ros export RUN '
+                         f'--forms {form}` or dil_ros.accel.forms.export_forms')
+    if not path.is_file():
+        raise AccelError(f'{path}: policy file not found (the {form} form {source.name} is bound '
+                         f'to it)')
+    digest = file_sha256(path)
+    if policy_sha256 and digest != normalize_sha256(policy_sha256, f'{path}: expected sha256'):
+        raise AccelError(f'{path}: sha256 is {digest}, expected {policy_sha256}')
+    meta = validate_metadata(check_binding(source, path, digest), str(source))
+    if contract is not None:
+        require_contract(meta, contract, source)   # the metadata of the form that runs
     if form == 'aot':
-        pt2 = path if path.suffix == '.pt2' else sibling_path(path, 'aot')
-        if not pt2.is_file():
-            raise AccelError(f'{pt2}: no AOTInductor package for {path}; build it with '
-                             f'dil_ros.accel.forms.export_forms(policy, {path.name!r}, ["aot"])')
-        runner, meta = load_aot(pt2, dev)
-        return PolicyForm(form, dev, meta, pt2, AotPolicy(runner, meta, dev, str(pt2)), message)
-    source = path
-    if form in ('fp16', 'bf16'):
-        source = sibling_path(path, form)
-        if not source.is_file():
-            raise AccelError(f'{source}: no {form} form of {path}; build it with '
-                             f'dil_ros.accel.forms.export_forms(policy, {path.name!r}, '
-                             f'[{form!r}])')
+        runner, meta = load_aot(source, dev)
+        return PolicyForm(form, dev, meta, source, AotPolicy(runner, meta, dev, str(source)),
+                          message)
     artifact = load_artifact(source, device=str(dev))
-    fn: Callable[..., torch.Tensor] = artifact.module
-    if form == 'cuda_graph':
-        fn = CudaGraphPolicy(artifact.module, example_obs(artifact.meta, batch_size, dev),
-                             batch_size, device=dev)
-    return PolicyForm(form, dev, artifact.meta, source, fn, message)
+    return PolicyForm(form, dev, artifact.meta, source, artifact.module, message)
 
 
 def build_form(policy: nn.Module, form: str, device: torch.device,
@@ -144,9 +166,10 @@ def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[s
                  device: str = 'auto', batch_size: int = 1) -> Dict[str, Dict[str, Any]]:
     """Write the sibling files of ``forms`` next to ``ts_path`` from the eager ``policy``.
 
-    ``ts_path`` must be the policy.ts exported from this same policy; its metadata is copied into
-    each form. Every form written is loaded back and compared with policy.ts on the same noise;
-    a form outside parity.TOLERANCE is deleted and reported as an AccelError.
+    ``ts_path`` must be the policy.ts exported from this same policy; its metadata, bound to it by
+    its sha256 (binding.py), is copied into each form. Every form written is loaded back and
+    compared with policy.ts on the same noise; a form outside parity.TOLERANCE is deleted and
+    reported as an AccelError.
     Returns {form: {'path': ..., 'max_abs_err': ..., 'bound': ...}}.
     """
     from dil_ros.policy.artifact import load_artifact
@@ -155,7 +178,7 @@ def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[s
     dev, _ = resolve_device(device)
     ts_path = Path(ts_path)
     reference = load_artifact(ts_path, device=str(dev))
-    meta = {k: v for k, v in reference.meta.items() if k != 'version'}
+    bound = bind(reference.meta, ts_path, reference.sha256)
     policy = policy.to(dev).eval()
     gen = torch.Generator().manual_seed(0)
     obs = {k: (torch.rand(batch_size, reference.n_obs_steps, d, generator=gen) * 2 - 1).to(dev)
@@ -168,18 +191,20 @@ def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[s
             continue  # read policy.ts itself
         target = sibling_path(ts_path, form)
         if form in ('fp16', 'bf16'):
+            meta = {k: v for k, v in bound.items() if k != 'version'}
             export_policy(reduced_precision_policy(policy, form), target,
-                          {**meta, 'precision': form})
+                          {**meta, 'precision': form}, seal=True)
         elif form == 'aot':
-            export_aot(policy, target, reference.meta, obs, noise)
+            export_aot(policy, target, bound, obs, noise)
         else:
             raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
-        loaded = load_policy_form(target if form == 'aot' else ts_path, form, str(dev))
+        loaded = load_policy_form(ts_path, form, str(dev), batch_size,
+                                  policy_sha256=reference.sha256)
         err = max_abs_error(reference.module, loaded, obs, noise)
-        bound = TOLERANCE[form] * action_range(policy)
-        report[form] = {'path': str(target), 'max_abs_err': err, 'bound': bound}
-        if not err <= bound:
+        bound_err = TOLERANCE[form] * action_range(policy)
+        report[form] = {'path': str(target), 'max_abs_err': err, 'bound': bound_err}
+        if not err <= bound_err:
             target.unlink()
             raise AccelError(f'{target}: form {form} differs from {ts_path} by {err:.3g} '
-                             f'(bound {bound:.3g}); file removed')
+                             f'(bound {bound_err:.3g}); file removed')
     return report

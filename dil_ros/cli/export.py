@@ -23,6 +23,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from dil_ros.policy.digest import file_sha256, sidecar_path
     from dil_ros.policy.export import export_policy
     from dil_ros.training.restore import load_run
 
@@ -40,6 +41,8 @@ def run(args) -> int:
     export_policy(policy, out, meta)
     print(f'exported {meta["kind"]} policy (step {meta["train_step"]}, '
           f'{"EMA" if meta["ema"] else "raw"} weights) to {out}')
+    print(f'sha256 {file_sha256(out)} (in {sidecar_path(out).name}; policy_node parameter '
+          f'policy_sha256 pins it)')
     if forms:
         from dil_ros.accel.forms import export_forms
         for form, info in export_forms(policy, out, forms, args.device).items():

@@ -30,9 +30,12 @@ from dil_ros.data.msg_fields import extract, FieldError
 from dil_ros.errors import DilRosError
 
 WARMUP_RUNS = 3
+SIGINT_POLL_S = 0.1   # longest Ctrl+C waits while nothing else wakes the executor
 OUTPUT_MODES = ('joint_trajectory', 'forward_command', 'twist')
 PARAMETERS = {  # name: (default, description)
     'policy_path': ('', 'policy.ts exported by dil-ros export'),
+    'policy_sha256': ('', 'sha256 policy.ts must have (dil-ros export prints it and writes '
+                          'policy.ts.sha256); empty: not checked'),
     'contract': ('', 'robot contract YAML (empty: the package mujoco_arm.yaml)'),
     'device': ('cpu', "'cpu' or 'cuda' (falls back to cpu with a warning)"),
     'form': ('torchscript', 'faster form of the same policy: torchscript | cuda_graph | fp16 | '
@@ -97,12 +100,15 @@ class PolicyNode(LifecycleNode):
             torch.set_num_threads(self.param('inference_threads'))
         if not self.param('policy_path'):
             raise ContractError('parameter policy_path is empty: set it to an exported policy.ts')
-        artifact = load_artifact(self.param('policy_path'), device)
+        artifact = load_artifact(self.param('policy_path'), device,
+                                 sha256=self.param('policy_sha256') or None)
         artifact.require_contract(contract)
         policy = artifact.module
         if self.param('form') != 'torchscript':
             from dil_ros.accel.forms import load_policy_form
-            policy = load_policy_form(artifact.path, self.param('form'), device)
+            # a sibling form must be bound to this policy.ts and carry a matching contract
+            policy = load_policy_form(artifact.path, self.param('form'), device,
+                                      contract=contract, policy_sha256=artifact.sha256)
             self.get_logger().info(f'form {policy.form} on {policy.device}: {policy.message}')
         self._worker = InferenceWorker(policy, device, self._on_inference_done)
         warm = {k: np.zeros((contract.n_obs_steps, d)) for k, d in contract.obs_dims.items()}
@@ -110,8 +116,9 @@ class PolicyNode(LifecycleNode):
             t = time.perf_counter()
             self._worker.infer(warm)
             latency = time.perf_counter() - t
-        self.get_logger().info(f'loaded {artifact.path} ({artifact.meta["kind"]}) for contract '
-                               f'{contract.name}; warm-up inference {latency * 1e3:.1f} ms')
+        self.get_logger().info(f'loaded {artifact.path} ({artifact.meta["kind"]}, sha256 '
+                               f'{artifact.sha256}) for contract {contract.name}; warm-up '
+                               f'inference {latency * 1e3:.1f} ms')
 
         classes = {spec.topic: messages.msg_class(spec.type)
                    for spec in contract.observations.values()}
@@ -292,13 +299,24 @@ class PolicyNode(LifecycleNode):
                                                 self.get_clock().now().to_msg()))
 
 
+def spin_interruptible(executor, poll_s: float = SIGINT_POLL_S) -> None:
+    """``executor.spin()`` that comes back to Python at least every ``poll_s``.
+
+    main() takes SIGINT itself (SignalHandlerOptions.NO), so nothing of rclpy's wakes the executor
+    on Ctrl+C; Python raises KeyboardInterrupt only once the wait returns. Unconfigured, or after a
+    failed configure, no timer or message would ever make it return.
+    """
+    while executor.context.ok():
+        executor.spin_once(timeout_sec=poll_s)
+
+
 def main(args=None):
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = PolicyNode()
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
-        executor.spin()
+        spin_interruptible(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         if node._ctl is not None and node._ctl.active:
             node.get_logger().warning('interrupted: sending hold and deactivating')

@@ -4,7 +4,10 @@ This module is what the policy node imports; it must stay free of diffusers, tra
 config files (test/policy/test_export.py checks that in a fresh interpreter).
 """
 
+import hashlib
+import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,39 @@ REQUIRED_KEYS = ('kind', 'contract', 'n_obs_steps', 'horizon', 'n_action_steps',
 
 class ArtifactError(DilRosError, ValueError):
     """policy.ts is missing, corrupt, incomplete, or was trained for another robot contract."""
+
+
+def normalize_sha256(value: str, what: str) -> str:
+    """'<64 hex>' (or 'sha256:<64 hex>', any case) -> lower-case hex; else ArtifactError."""
+    text = str(value).strip().lower()
+    text = text[len('sha256:'):] if text.startswith('sha256:') else text
+    if not re.fullmatch(r'[0-9a-f]{64}', text):
+        raise ArtifactError(f'{what}: expected a sha256 (64 hex digits, as sha256sum prints), '
+                            f'got {value!r}')
+    return text
+
+
+def read_archive_metadata(path: Union[str, Path], error=ArtifactError) -> Dict[str, Any]:
+    """The ``dil_ros.json`` inside a TorchScript or .pt2 archive, read as plain zip data (no
+    code or weights are loaded); failures raise ``error`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f'{path}: file not found')
+    try:
+        with zipfile.ZipFile(path) as archive:
+            name = next((n for n in archive.namelist()
+                         if n == f'extra/{EXTRA_FILE}' or n.endswith(f'/extra/{EXTRA_FILE}')),
+                        None)
+            if name is None:
+                raise error(f'{path}: no {EXTRA_FILE} inside; not exported by dil_ros')
+            meta = json.loads(archive.read(name))
+    except DilRosError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zip, OS and JSON errors of many kinds
+        raise error(f'{path}: not a readable archive: {exc}') from None
+    if not isinstance(meta, dict):
+        raise error(f'{path}: {EXTRA_FILE}: expected a JSON object, got {type(meta).__name__}')
+    return meta
 
 
 def validate_metadata(meta: Any, source: str) -> Dict[str, Any]:
@@ -75,14 +111,25 @@ def check_contract(meta: Mapping[str, Any], contract: Union[Contract, Mapping]) 
     return policy.differences(robot)
 
 
+def require_contract(meta: Mapping[str, Any], contract: Union[Contract, Mapping],
+                     source: Union[str, Path]) -> None:
+    """Raise ArtifactError naming ``source`` and listing every difference (``check_contract``)."""
+    diffs = check_contract(meta, contract)
+    if diffs:
+        name = getattr(contract, 'source', None) or 'the robot contract'
+        raise ArtifactError(f'{source}: trained for another contract than {name}:\n  '
+                            + '\n  '.join(diffs))
+
+
 @dataclass
 class Artifact:
-    """A loaded policy: ``module(obs, noise)`` plus its metadata."""
+    """A loaded policy: ``module(obs, noise)`` plus its metadata and the file's sha256."""
 
     module: torch.jit.ScriptModule
     meta: Dict[str, Any]
     path: Path
     device: str = 'cpu'
+    sha256: str = ''
 
     @property
     def obs_dims(self) -> Dict[str, int]:
@@ -105,12 +152,8 @@ class Artifact:
         return int(self.meta['n_action_steps'])
 
     def require_contract(self, contract: Union[Contract, Mapping]) -> None:
-        """Raise ArtifactError listing every difference ('artifact value vs robot value')."""
-        diffs = check_contract(self.meta, contract)
-        if diffs:
-            name = getattr(contract, 'source', None) or 'the robot contract'
-            raise ArtifactError(f'{self.path}: trained for another contract than {name}:\n  '
-                                + '\n  '.join(diffs))
+        """Raise ArtifactError listing every difference (``check_contract``)."""
+        require_contract(self.meta, contract, self.path)
 
     def predict(self, obs: Mapping[str, np.ndarray],
                 noise: Optional[Union[np.ndarray, torch.Tensor]] = None) -> np.ndarray:
@@ -142,17 +185,29 @@ class Artifact:
     __call__ = predict
 
 
-def load_artifact(path: Union[str, Path], device: str = 'cpu') -> Artifact:
-    """Load policy.ts; every failure is an ArtifactError naming the file and what is wrong."""
+def load_artifact(path: Union[str, Path], device: str = 'cpu',
+                  sha256: Optional[str] = None) -> Artifact:
+    """Load policy.ts; every failure is an ArtifactError naming the file and what is wrong.
+
+    ``sha256`` (hex, e.g. from policy.ts.sha256) pins the file: bytes with another digest are
+    refused before TorchScript reads them. The bytes are read once, so the file checked is the
+    file loaded.
+    """
     path = Path(path)
+    expected = normalize_sha256(sha256, f'{path}: expected sha256') if sha256 else None
     if not path.is_file():
         raise ArtifactError(f'{path}: policy file not found')
-    if not zipfile.is_zipfile(path):
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if expected is not None and digest != expected:
+        raise ArtifactError(f'{path}: sha256 is {digest}, expected {expected}; refusing a '
+                            f'policy.ts other than the pinned one')
+    if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ArtifactError(f'{path}: not a TorchScript archive (no zip directory; the file is '
                             f'truncated or not a policy.ts)')
     extra = {EXTRA_FILE: ''}
     try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+        module = torch.jit.load(io.BytesIO(data), map_location=device, _extra_files=extra)
     except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError and friends
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArtifactError(f'{path}: TorchScript load failed (corrupt file?): {first}') \
@@ -167,4 +222,4 @@ def load_artifact(path: Union[str, Path], device: str = 'cpu') -> Artifact:
         raise ArtifactError(f'{path}: {EXTRA_FILE} is not valid JSON: {exc}') from None
     meta = validate_metadata(meta, str(path))
     module.eval()
-    return Artifact(module=module, meta=meta, path=path, device=str(device))
+    return Artifact(module=module, meta=meta, path=path, device=str(device), sha256=digest)

@@ -166,6 +166,64 @@ def test_configure_refuses_bad_artifacts(harness, policy, expect):
     assert h.wait_for(lambda: h.log_has(expect, ERROR)), h.logs
 
 
+def configure_errors(h, expect_success=False):
+    """Configure; the ERROR lines logged. A refused configure leaves the node unconfigured."""
+    from rclpy.lifecycle import TransitionCallbackReturn as R
+    result = h.node.trigger_configure()
+    assert result == (R.SUCCESS if expect_success else R.FAILURE), h.logs
+    if not expect_success:
+        assert h.node._state_machine.current_state[1] == 'unconfigured'
+    return [m for lvl, m in h.logs if lvl == ERROR]
+
+
+def test_policy_sha256_pins_policy_ts(harness, artifacts):
+    from dil_ros.policy.digest import file_sha256, sidecar_path
+    digest = file_sha256(artifacts['good'])
+    assert sidecar_path(artifacts['good']).read_text().split()[0] == digest
+    pinned = 'e' * 64
+    errors = configure_errors(harness(policy_sha256=pinned))
+    assert len(errors) == 1 and errors[0].startswith('configure failed: ')
+    assert f'sha256 is {digest}, expected {pinned}' in errors[0]
+    h = harness(policy_sha256=f'sha256:{digest.upper()}')
+    h.start()
+    np.testing.assert_allclose(settled(h, time.monotonic(), n=5)[-1], TARGET, atol=1e-6)
+
+
+def test_form_runs_only_bound_to_its_policy_ts_and_contract(harness, tmp_path, contract):
+    """bf16 beside policy.ts: used when made from it; refused after policy.ts is replaced, or
+    when the form's own metadata names another contract."""
+    from dataclasses import replace
+
+    from dil_ros.accel.binding import bind
+    from dil_ros.accel.forms import export_forms, sibling_path
+    from dil_ros.accel.precision import reduced_precision_policy
+    from dil_ros.accel.synthetic import TINY, export_synthetic, synthetic_policy
+    from dil_ros.policy.artifact import load_artifact
+    from dil_ros.policy.digest import file_sha256
+    from dil_ros.policy.export import export_policy
+    policy = synthetic_policy(TINY, num_inference_steps=2)
+    path = export_synthetic(policy, tmp_path / 'policy.ts')
+    export_forms(policy, path, ['bf16'], device='cpu')
+    form = sibling_path(path, 'bf16')
+    h = harness(policy_path=str(path), form='bf16')
+    assert not configure_errors(h, expect_success=True)
+    assert h.log_has('form bf16 on cpu')
+
+    old = file_sha256(path)
+    export_synthetic(synthetic_policy(TINY, num_inference_steps=2, seed=3), path)
+    errors = configure_errors(harness(policy_path=str(path), form='bf16'))
+    assert len(errors) == 1 and f'{form}: made from a policy.ts with sha256 {old}, but {path} ' \
+        f'has sha256 {file_sha256(path)}' in errors[0], errors
+
+    meta = load_artifact(path).meta
+    other = bind({**meta, 'contract': replace(contract, rate_hz=20.0).to_mapping()}, path,
+                 file_sha256(path))
+    export_policy(reduced_precision_policy(policy, 'bf16'), form,
+                  {k: v for k, v in other.items() if k != 'version'}, seal=True)
+    errors = configure_errors(harness(policy_path=str(path), form='bf16'))
+    assert len(errors) == 1 and f'{form}: trained for another contract' in errors[0], errors
+
+
 def test_form_parameter_falls_back_or_refuses(harness):
     """`form` picks a faster form: cuda_graph without CUDA runs TorchScript and says so; a form
     whose file was never exported refuses to configure, naming the file."""
@@ -179,26 +237,31 @@ def test_form_parameter_falls_back_or_refuses(harness):
     assert h2.wait_for(lambda: h2.log_has('no AOTInductor package', ERROR)), h2.logs
 
 
+def start_main(tmp_path, policy_path, name):
+    """policy_node's console script as a process named ``name``, with config/policy.yaml."""
+    import subprocess
+    import sys
+    # config/policy.yaml, keyed by the renamed node (types and names must match the declarations)
+    params = tmp_path / f'{name}.yaml'
+    yaml_text = (Path(__file__).resolve().parents[2] / 'config' / 'policy.yaml').read_text()
+    params.write_text(yaml_text.replace('policy_node:', f'{name}:', 1))
+    return subprocess.Popen(
+        [sys.executable, '-m', 'dil_ros.nodes.policy_node', '--ros-args',
+         '--params-file', str(params),
+         '-r', f'__node:={name}',   # no stale graph entries of in-process nodes
+         '-p', f'policy_path:={policy_path}', '-p', 'start_enabled:=true'],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def test_main_holds_on_ctrl_c(ros_context, artifacts, tmp_path):
     """The console script: lifecycle over services, then SIGINT sends a hold and exits cleanly."""
     import signal
-    import subprocess
-    import sys
 
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
 
     from policy_harness import FakeRobot
-    # config/policy.yaml, keyed by the renamed node (types and names must match the declarations)
-    params = tmp_path / 'policy.yaml'
-    yaml_text = (Path(__file__).resolve().parents[2] / 'config' / 'policy.yaml').read_text()
-    params.write_text(yaml_text.replace('policy_node:', 'policy_node_main:', 1))
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'dil_ros.nodes.policy_node', '--ros-args',
-         '--params-file', str(params),
-         '-r', '__node:=policy_node_main',   # no stale graph entries of in-process nodes
-         '-p', f'policy_path:={artifacts["good"]}', '-p', 'start_enabled:=true'],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_main(tmp_path, artifacts['good'], 'policy_node_main')
     robot = FakeRobot()
     try:
         cli = robot.robot.create_client(ChangeState, '/policy_node_main/change_state')
@@ -220,6 +283,56 @@ def test_main_holds_on_ctrl_c(ros_context, artifacts, tmp_path):
         if proc.poll() is None:
             proc.kill()
         robot.close()
+
+
+@pytest.mark.parametrize('state', ['unconfigured', 'failed_configure'])
+def test_main_exits_on_ctrl_c_in_every_state(ros_context, artifacts, tmp_path, state):
+    """Nothing wakes an unconfigured node's executor, yet Ctrl+C must end it at once."""
+    import signal
+    import subprocess
+
+    from lifecycle_msgs.msg import State, Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+    import rclpy
+
+    name = f'policy_node_sigint_{state}'
+    policy = artifacts['garbage' if state == 'failed_configure' else 'good']
+    proc = start_main(tmp_path, policy, name)
+    probe = rclpy.create_node(f'{name}_probe')
+
+    def call(srv, service, request):
+        client = probe.create_client(srv, f'/{name}/{service}')
+        assert client.wait_for_service(timeout_sec=40.0), f'{name}/{service} never appeared'
+        future = client.call_async(request)
+        rclpy.spin_until_future_complete(probe, future, timeout_sec=40.0)
+        probe.destroy_client(client)
+        assert future.done(), f'{name}/{service} did not answer'
+        return future.result()
+    try:
+        if state == 'failed_configure':
+            configure = Transition(id=Transition.TRANSITION_CONFIGURE)
+            assert not call(ChangeState, 'change_state', ChangeState.Request(
+                transition=configure)).success
+        # the answer shows the executor is spinning; afterwards nothing is left to wake it
+        assert call(GetState, 'get_state', GetState.Request()).current_state.id == \
+            State.PRIMARY_STATE_UNCONFIGURED
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f'policy_node ({state}) ignored Ctrl+C for 10 s')
+        assert proc.returncode == 0, out
+        assert time.monotonic() - t0 < 5.0
+        assert 'Traceback' not in out, out
+        if state == 'failed_configure':
+            assert 'configure failed' in out and 'not a TorchScript archive' in out, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        probe.destroy_node()
 
 
 def test_twist_output_for_a_mobile_base(harness, tmp_path):

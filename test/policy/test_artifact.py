@@ -163,3 +163,19 @@ def test_regression_baseline_exports_and_loads(tmp_path, contract, stats, obs_di
                            for k, v in obs.items()})[0].numpy()
     assert art.meta['kind'] == 'regression'
     assert np.abs(art(obs) - expected).max() <= 1e-5
+
+
+def test_export_writes_sha256_and_load_pins_it(exported):
+    from dil_ros.policy.digest import file_sha256, sidecar_path
+    _, path = exported
+    digest = file_sha256(path)
+    assert sidecar_path(path).read_text() == f'{digest}  policy.ts\n'
+    assert load_artifact(path, sha256=digest).sha256 == digest
+    assert load_artifact(path, sha256=f'sha256:{digest.upper()}').sha256 == digest
+    other = 'f' * 64
+    with pytest.raises(ArtifactError) as err:
+        load_artifact(path, sha256=other)
+    assert str(err.value) == (f'{path}: sha256 is {digest}, expected {other}; refusing a '
+                              f'policy.ts other than the pinned one')
+    with pytest.raises(ArtifactError, match=r"expected a sha256 \(64 hex digits.*got 'abc'"):
+        load_artifact(path, sha256='abc')

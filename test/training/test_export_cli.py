@@ -31,9 +31,13 @@ def obs():
             'observation.environment_state': np.tile(np.float32([[0, 1]]), (2, 1))}
 
 
-def test_export_diffusion_with_and_without_ema(trained_runs, contract_2d):
+def test_export_diffusion_with_and_without_ema(trained_runs, contract_2d, capsys):
+    from dil_ros.policy.digest import file_sha256
     out = trained_runs / 'policy.ts'
     assert main(['export', str(trained_runs / 'diffusion'), '-o', str(out)]) == 0
+    digest = file_sha256(out)
+    assert f'sha256 {digest}' in capsys.readouterr().out
+    assert (trained_runs / 'policy.ts.sha256').read_text() == f'{digest}  policy.ts\n'
     art = load_artifact(out)
     art.require_contract(contract_2d)
     assert art.meta['kind'] == 'diffusion' and art.meta['ema'] is True
@@ -42,12 +46,20 @@ def test_export_diffusion_with_and_without_ema(trained_runs, contract_2d):
     ema_actions = art.predict(obs(), noise)
     assert ema_actions.shape == (16, 2) and np.isfinite(ema_actions).all()
 
-    raw = trained_runs / 'raw.ts'
-    assert main(['export', str(trained_runs / 'diffusion'), '-o', str(raw), '--no-ema',
-                 '--num-inference-steps', '4']) == 0
-    art_raw = load_artifact(raw)
-    assert art_raw.meta['ema'] is False and art_raw.meta['num_inference_steps'] == 4
-    assert not np.allclose(art_raw.predict(obs(), noise), ema_actions)
+    def export(name, *flags):
+        path = trained_runs / name
+        assert main(['export', str(trained_runs / 'diffusion'), '-o', str(path), *flags]) == 0
+        return load_artifact(path)
+    # one change at a time, against the same noise: an export is reproducible ...
+    np.testing.assert_array_equal(export('again.ts').predict(obs(), noise), ema_actions)
+    # ... the raw weights differ from the EMA ones at the same step count ...
+    raw = export('raw.ts', '--no-ema')
+    assert raw.meta['ema'] is False and raw.meta['num_inference_steps'] == 10
+    assert not np.allclose(raw.predict(obs(), noise), ema_actions)
+    # ... and the same EMA weights sample differently with fewer DDIM steps
+    fewer = export('ema4.ts', '--num-inference-steps', '4')
+    assert fewer.meta['ema'] is True and fewer.meta['num_inference_steps'] == 4
+    assert not np.allclose(fewer.predict(obs(), noise), ema_actions)
 
 
 def test_export_baseline(trained_runs):
