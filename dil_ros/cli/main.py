@@ -51,6 +51,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except DilRosError as exc:
         print(f'dil-ros {argv[0]}: error: {exc}', file=sys.stderr)
         return 1
+    except OSError as exc:  # full disk, permissions: the file and the cause, no traceback
+        where = f'{exc.filename}: ' if exc.filename else ''
+        print(f'dil-ros {argv[0]}: error: {where}{exc.strerror or exc}', file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f'dil-ros {argv[0]}: interrupted', file=sys.stderr)
         return 130
