@@ -23,6 +23,8 @@ def generate_launch_description():
     arg = LaunchConfiguration
     args = [
         DeclareLaunchArgument('policy_path', description='policy.ts from dil-ros export'),
+        DeclareLaunchArgument('policy_sha256', default_value='',
+                              description="sha256 policy.ts must have ('' = not checked)"),
         DeclareLaunchArgument('contract', default_value='',
                               description="robot contract YAML ('' = package mujoco_arm.yaml)"),
         DeclareLaunchArgument('controller', default_value='',
@@ -41,7 +43,8 @@ def generate_launch_description():
         output='screen',
         parameters=[
             PathJoinSubstitution([FindPackageShare('dil_ros'), 'config', 'policy.yaml']),
-            {'policy_path': arg('policy_path'), 'contract': arg('contract'),
+            {'policy_path': arg('policy_path'), 'policy_sha256': arg('policy_sha256'),
+             'contract': arg('contract'),
              'controller': arg('controller'), 'output_mode': arg('output_mode'),
              'use_sim_time': ParameterValue(arg('use_sim_time'), value_type=bool),
              'start_enabled': ParameterValue(arg('start_enabled'), value_type=bool)},
