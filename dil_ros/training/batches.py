@@ -42,7 +42,8 @@ class IndexStream:
             buf = buf[self.batch_size:]
 
 
-def _collate(items) -> Batch:
+def collate(items) -> Batch:
+    """Stack windows ``{obs, action}`` into one float32 batch."""
     obs = {k: torch.stack([torch.as_tensor(np.asarray(it['obs'][k])) for it in items]).float()
            for k in items[0]['obs']}
     action = torch.stack([torch.as_tensor(np.asarray(it['action'])) for it in items]).float()
@@ -53,7 +54,7 @@ class TensorCache:
     """Every window of a small dataset stacked into tensors on ``device``."""
 
     def __init__(self, windows, device: torch.device):
-        full = _collate([windows[i] for i in range(len(windows))])
+        full = collate([windows[i] for i in range(len(windows))])
         self.obs = {k: v.to(device) for k, v in full['obs'].items()}
         self.action = full['action'].to(device)
 
@@ -84,7 +85,7 @@ def batch_iterator(windows, stream: IndexStream, start_step: int, device: torch.
         cache = TensorCache(windows, device)
         return (cache[idx] for idx in stream.batches(start_step))
     loader = DataLoader(windows, batch_sampler=_Batches(stream.batches(start_step)),
-                        num_workers=num_workers, collate_fn=_collate,
+                        num_workers=num_workers, collate_fn=collate,
                         pin_memory=device.type == 'cuda', persistent_workers=num_workers > 0)
     return ({'obs': {k: v.to(device, non_blocking=True) for k, v in b['obs'].items()},
              'action': b['action'].to(device, non_blocking=True)} for b in loader)

@@ -2,8 +2,9 @@
 
 Layout of config/train_*.yaml (every section and key optional; defaults are Chi et al.'s)::
 
-    train:      {steps, batch_size, seed, checkpoint_every, log_every, num_workers, device, amp,
-                 cpu_threads}
+    train:      {steps, batch_size, seed, checkpoint_every, checkpoint_minutes, log_every,
+                 num_workers, device, amp, cpu_threads, episodes, val_episodes, val_every,
+                 val_batches}
     optim:      {lr, betas, weight_decay, warmup_steps, lr_scheduler}
     ema:        {enabled, power, max_value, min_value, inv_gamma, update_after_step}
     policy:     PolicyConfig fields (dil_ros/policy/config.py)
@@ -63,29 +64,39 @@ class EMAConfig:
 
 @dataclass
 class TrainConfig:
-    """The loop itself: how long, how big, how often to log and checkpoint, where to run."""
+    """The loop itself: how long, how big, how often to log, validate and checkpoint, where."""
 
     steps: int = 100000
     batch_size: int = 256
     seed: int = 42
     checkpoint_every: int = 5000
+    checkpoint_minutes: float = 10.0   # also checkpoint when this long has passed since the last
     log_every: int = 50
     num_workers: int = 0
     device: str = 'auto'
     amp: bool = False
     cpu_threads: int = 0      # torch CPU threads; 0 keeps torch's default
-
+    episodes: Union[str, float] = 'all'         # training episodes (dil_ros/training/episodes.py)
+    val_episodes: Union[str, float] = 'none'    # held-out episodes for the validation loss
+    val_every: int = 500      # validation loss every N steps (and at every checkpoint)
+    val_batches: int = 4      # at most this many batches of held-out windows per validation
 
     def __post_init__(self):
-        for name in ('steps', 'batch_size', 'checkpoint_every', 'log_every'):
+        for name in ('steps', 'batch_size', 'checkpoint_every', 'log_every', 'val_every',
+                     'val_batches'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
         for name in ('num_workers', 'cpu_threads'):
             if getattr(self, name) < 0:
                 raise ValueError(f'{name} must be >= 0, got {getattr(self, name)}')
+        if not self.checkpoint_minutes > 0:
+            raise ValueError(f'checkpoint_minutes must be > 0, got {self.checkpoint_minutes}')
         if self.device != 'auto' and not self.device.split(':')[0] in ('cpu', 'cuda', 'mps'):
             raise ValueError("device must be 'auto', 'cpu', 'cuda[:N]' or 'mps', "
                              f'got {self.device!r}')
+        from dil_ros.training.episodes import check_spec
+        self.episodes = check_spec(self.episodes, 'episodes')
+        self.val_episodes = check_spec(self.val_episodes, 'val_episodes')
 
 
 @dataclass

@@ -66,3 +66,21 @@ def mean_across_ranks(value: torch.Tensor, info: DistInfo) -> float:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+def max_across_ranks(values, info: DistInfo, device: torch.device):
+    """Element-wise maximum of a list of ints over all ranks (the list itself without DDP)."""
+    if not info.enabled:
+        return [int(v) for v in values]
+    tensor = torch.tensor([int(v) for v in values], dtype=torch.int64, device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return [int(v) for v in tensor.tolist()]
+
+
+def broadcast_int(value: int, info: DistInfo, device: torch.device) -> int:
+    """Rank 0's ``value`` on every rank."""
+    if not info.enabled:
+        return int(value)
+    tensor = torch.tensor([int(value)], dtype=torch.int64, device=device)
+    dist.broadcast(tensor, src=0)
+    return int(tensor.item())
