@@ -1,7 +1,7 @@
 """Per-feature statistics over all frames, as LeRobot's stats.json holds them.
 
 Each key gets ``min``, ``max``, ``mean``, ``std``, ``count`` and the quantiles LeRobot 0.4 writes
-(``q01``, ``q10``, ``q50``, ``q90``, ``q99``: lerobot/datasets/compute_stats.py, DEFAULT_QUANTILES),
+(``q01``, ``q10``, ``q50``, ``q90``, ``q99``; lerobot/datasets/compute_stats.py DEFAULT_QUANTILES),
 so LeRobot's QUANTILES / QUANTILE10 normalisation modes can use our datasets. LeRobot estimates
 quantiles from histograms; ours are exact (numpy's linear interpolation).
 """
