@@ -79,7 +79,7 @@ def _register_custom_types(typestore, connections, path: Path) -> None:
                     types.update(get_types_from_idl(part.split('\n', 1)[1]
                                                     if part.startswith('IDL: ') else part))
         except Exception as exc:  # noqa: BLE001 - rosbags raises several parser errors
-            raise BagError(f'{path}: topic {conn.topic}: cannot parse the bag\'s definition of '
+            raise BagError(f"{path}: topic {conn.topic}: cannot parse the bag's definition of "
                            f'{conn.msgtype}: {exc}') from None
     if types:
         typestore.register({k: v for k, v in types.items() if k not in typestore.fielddefs})

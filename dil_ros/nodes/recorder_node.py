@@ -193,5 +193,6 @@ def _executor(node):
 def main(args=None):
     return spin_node(RecorderNode, args, _executor)
 
+
 if __name__ == '__main__':
     sys.exit(main())

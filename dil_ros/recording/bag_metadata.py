@@ -1,4 +1,4 @@
-"""The ``custom_data`` of a finished rosbag2's metadata.yaml: episode metadata (task, success, ...).
+"""The ``custom_data`` of a finished rosbag2's metadata.yaml: episode metadata (task, success).
 
 rosbag2 stores custom data as strings; values that are not strings are stored as JSON
 (``true``/``false`` for success), as :class:`dil_ros.recording.episode.EpisodeWriter` does.

@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
-from rosbags.typesys import get_typestore, get_types_from_msg, Stores
+from rosbags.typesys import get_types_from_msg, get_typestore, Stores
 
 from dil_ros.errors import DilRosError
 from dil_ros.recording.rosbags_private import cdr_length_reader

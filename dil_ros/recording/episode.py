@@ -15,15 +15,15 @@ A write error (full disk, vanished folder) stops the episode: the error is kept 
 the partial folder stays for ``dil-ros recover`` (or is dropped there), and nothing outside it is
 touched.
 """
+from collections import Counter
 import errno
 import json
 import os
+from pathlib import Path
 import queue
 import shutil
 import threading
 import time
-from collections import Counter
-from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional
 
 from rosbags.rosbag2 import Writer

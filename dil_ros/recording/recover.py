@@ -18,8 +18,8 @@ Finished episodes are never rewritten.
 import errno
 import json
 import os
-import shutil
 from pathlib import Path
+import shutil
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from dil_ros.recording.bag_metadata import bag_custom_data, custom_value

@@ -8,7 +8,8 @@ rosbags (pinned in constraints.txt; tested with 0.11.9) offers no public way to
   fsyncs the file;
 * tell how many bytes of a buffer one CDR message occupies (rclpy's serialized messages can carry
   padding that rosbags' public ``deserialize_cdr`` rejects): :func:`cdr_length_reader` calls the
-  generated ``deserialize_cdr_le``/``_be`` of ``Typestore.get_msgdef``, which return the end offset.
+  generated ``deserialize_cdr_le``/``_be`` of ``Typestore.get_msgdef``, which return the end
+  offset.
 
 Both are checked before use (:func:`check_mcap_writer` when an episode opens, a round trip of a
 known message in :func:`cdr_length_reader`); if a rosbags release changed them, recording stops

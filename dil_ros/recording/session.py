@@ -15,10 +15,10 @@ misses or a
 partial folder; ``dil-ros recover`` fixes both and never rewrites a finished bag.
 """
 import json
+from pathlib import Path
 import re
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from dil_ros.recording.bag_metadata import set_custom_data

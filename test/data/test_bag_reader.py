@@ -36,7 +36,7 @@ def test_unsupported_serialization_format_is_named(tmp_path, bags, arm, contract
     _edit_metadata(bag, protobuf)
     with pytest.raises(BagError) as err:
         read_bag(bag, contract)
-    assert str(err.value) == (f"{bag}: cannot open bag: topic /task/goal is stored in "
+    assert str(err.value) == (f'{bag}: cannot open bag: topic /task/goal is stored in '
                               "serialization format 'protobuf'; only cdr is supported")
 
 

@@ -2,9 +2,8 @@
 import os
 import time
 
-from session_helpers import STORE
-
 from dil_ros.recording.episode import EpisodeWriter
+from session_helpers import STORE
 
 
 def _fsync_counter(monkeypatch):

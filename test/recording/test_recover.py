@@ -5,9 +5,9 @@ import os
 import shutil
 
 import pytest
-from session_helpers import crash_mid_episode, feed, make_recorder, read_bag, read_index
 
 from dil_ros.recording.recover import recover_session
+from session_helpers import crash_mid_episode, feed, make_recorder, read_bag, read_index
 
 
 def test_crash_recovery(tmp_path, make_msgs):

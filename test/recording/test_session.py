@@ -5,13 +5,12 @@ import os
 import time
 
 import pytest
-from session_helpers import (
-    crash_mid_episode, feed, make_recorder, read_bag, read_index, STORE)
 
 from dil_ros.recording import episode as episode_mod
 from dil_ros.recording import Recorder, Session
 from dil_ros.recording.bag_metadata import bag_custom_data
 from dil_ros.recording.recover import recover_session
+from session_helpers import feed, make_recorder, read_bag, read_index, STORE
 
 
 def test_record_keep_discard_and_round_trip(tmp_path, make_msgs):
