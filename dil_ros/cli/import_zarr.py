@@ -1,7 +1,12 @@
-"""`dil-ros import-zarr ZARR --out DATASET`: a Diffusion Policy replay buffer to LeRobot v3.0."""
+"""`dil-ros import-zarr ZARR --out DATASET`: a Diffusion Policy replay buffer to LeRobot v3.0.
+
+Writes DATASET/contract.yaml beside the data (a contract without topics), which `dil-ros train
+--dataset DATASET` picks up when no --contract is given.
+"""
 import argparse
 
 from dil_ros.cli.main import CliError
+from dil_ros.data.zarr_import import CONTRACT_FILE, DEFAULT_FPS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -11,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='map data/ZARR_KEY to an observation key (repeatable; default '
                              'state=observation.state)')
     parser.add_argument('--action-key', default='action', help='zarr key of the action array')
-    parser.add_argument('--fps', type=float, required=True, help='frame rate of the buffer')
+    parser.add_argument('--fps', type=float, default=DEFAULT_FPS,
+                        help=f'frame rate of the buffer (default {DEFAULT_FPS:g}: Chi et al.\'s '
+                             'Push-T)')
     parser.add_argument('--task', default='', help='task text stored with every episode')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing dataset')
 
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     out = import_zarr(args.zarr, args.out, parse_obs_keys(args.obs_key) or None,
                       args.action_key, args.fps, args.task, args.overwrite)
     ds = read_dataset(out)
-    print(f'{out}: {len(ds.episodes)} episodes, {ds.num_frames} frames, keys '
+    print(f'{out}: {len(ds.episodes)} episodes, {ds.num_frames} frames at {ds.fps:g} fps, keys '
           f'{", ".join(ds.obs_keys)} + action')
+    print(f'contract: {out / CONTRACT_FILE} (used by `dil-ros train --dataset {out}`)')
     return 0

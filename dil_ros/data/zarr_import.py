@@ -2,20 +2,32 @@
 
 A replay buffer holds ``data/<key>`` arrays concatenated over episodes and ``meta/episode_ends``
 (exclusive end index of each episode). Chi's buffers are zarr format 2, as a directory or a
-``.zip``; zarr 3 opens both formats.
+``.zip``; zarr 3 opens both formats. A buffer carries no frame rate: Chi's Push-T is recorded at
+10 Hz, the default here.
+
+Beside the data, ``DATASET/contract.yaml`` describes it as a dataset-only contract (observation
+keys with per-dimension names, no topics; see dil_ros/contract.py) with Chi's Push-T timeline
+(To 2, Tp 16, Ta 8) and action limits taken from the data, so ``dil-ros train`` runs on it
+without further files. Dimensions are named ``<zarr key>_<i>`` in the dataset and the contract.
 """
 
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
+import yaml
 import zarr
 
+from dil_ros.atomic import atomic_file
 from dil_ros.data.episode import Episode
 from dil_ros.data.lerobot import write_dataset
 from dil_ros.data.lerobot_format import DatasetError
 
 DEFAULT_OBS_KEYS = {'state': 'observation.state'}
+DEFAULT_FPS = 10.0                      # Chi et al.'s Push-T
+CONTRACT_FILE = 'contract.yaml'
+TIMELINE = {'n_obs_steps': 2, 'horizon': 16, 'n_action_steps': 8}   # Chi's Push-T low-dim
+LIMIT_MARGIN = 0.1                      # widen the data's range by 10 % on each side
 
 
 def open_replay_buffer(path: Union[str, Path]) -> zarr.Group:
@@ -84,9 +96,46 @@ def _low_dim(arr: np.ndarray, name: str, path: Path) -> np.ndarray:
     return arr.reshape(arr.shape[0], -1).astype(np.float32)
 
 
+def dimension_names(zarr_key: str, dim: int) -> List[str]:
+    return [f'{zarr_key}_{i}' for i in range(dim)]
+
+
+def replay_contract(name: str, episodes: List[Episode], obs_keys: Dict[str, str],
+                    action_key: str, fps: float) -> Dict[str, Any]:
+    """A dataset-only contract mapping for imported episodes (see the module docstring)."""
+    action = np.concatenate([ep.action for ep in episodes]).astype(np.float64)
+    joints = dimension_names(action_key, action.shape[1])
+    steps = [np.abs(np.diff(ep.action, axis=0)).max(axis=0) for ep in episodes if len(ep) > 1]
+    speed = np.max(steps, axis=0) * fps if steps else np.zeros(action.shape[1])
+    lo, hi = action.min(axis=0), action.max(axis=0)
+    pad = np.maximum(LIMIT_MARGIN * (hi - lo), 1e-3)
+    limits = {j: {'lower': float(lo[i] - pad[i]), 'upper': float(hi[i] + pad[i]),
+                  'max_velocity': float(speed[i] * (1 + LIMIT_MARGIN) or 1.0)}
+              for i, j in enumerate(joints)}
+    first = episodes[0].observations
+    return {'name': name, 'rate_hz': float(fps), **TIMELINE,
+            'observations': {okey: {'names': dimension_names(zkey, first[okey].shape[1])}
+                             for zkey, okey in obs_keys.items()},
+            'action': {'joints': joints}, 'limits': limits}
+
+
 def import_zarr(zarr_path: Union[str, Path], out: Union[str, Path],
                 obs_keys: Optional[Dict[str, str]] = None, action_key: str = 'action',
-                fps: float = 10.0, task: str = '', overwrite: bool = False) -> Path:
-    """Convert a replay buffer into a LeRobot v3.0 dataset at ``out``; returns ``out``."""
+                fps: float = DEFAULT_FPS, task: str = '', overwrite: bool = False) -> Path:
+    """Convert a replay buffer into a LeRobot v3.0 dataset at ``out``, with its contract.yaml
+    beside the data; returns ``out``."""
+    from dil_ros.contract import contract_from_mapping
+    obs_keys = dict(obs_keys or DEFAULT_OBS_KEYS)
     episodes = load_replay_episodes(zarr_path, obs_keys, action_key, fps, task)
-    return write_dataset(out, episodes, fps=fps, overwrite=overwrite)
+    name = Path(zarr_path).name.split('.')[0] or 'replay_buffer'
+    mapping = replay_contract(name, episodes, obs_keys, action_key, fps)
+    contract = contract_from_mapping(mapping, f'{out}/{CONTRACT_FILE}')
+    names = {key: spec.names for key, spec in contract.observations.items()}
+    names['action'] = list(contract.action.joints)
+    out = write_dataset(out, episodes, fps=fps, names=names, overwrite=overwrite)
+    header = (f'# Dataset-only contract of {out}, imported from {zarr_path} by dil-ros '
+              'import-zarr.\n# Timeline: Chi et al.\'s Push-T; limits: the data\'s range '
+              'widened by 10 %. Edit freely.\n')
+    with atomic_file(Path(out) / CONTRACT_FILE) as tmp:
+        tmp.write_text(header + yaml.safe_dump(contract.to_mapping(), sort_keys=False))
+    return out

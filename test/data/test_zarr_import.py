@@ -4,23 +4,27 @@ import pytest
 import zarr
 
 from dil_ros.cli.main import main
+from dil_ros.contract import load_contract
 from dil_ros.data.lerobot import read_dataset
 from dil_ros.data.lerobot_format import DatasetError
 from dil_ros.data.zarr_import import import_zarr
+from dil_ros.training.checkpoint import load_checkpoint
 
 
-def make_buffer(path, zarr_format, images=False):
+def make_buffer(path, zarr_format, images=False, ends=(4, 9)):
+    """A replay buffer laid out as Chi's Push-T (state 5-D, action 2-D, maybe img)."""
+    n = ends[-1]
     root = zarr.open_group(str(path), mode='w', zarr_format=zarr_format)
     rng = np.random.default_rng(0)
-    state = rng.normal(size=(9, 5)).astype(np.float32)
-    keypoint = rng.normal(size=(9, 3, 2)).astype(np.float32)
-    action = rng.normal(size=(9, 2)).astype(np.float32)
+    state = rng.normal(size=(n, 5)).astype(np.float32)
+    keypoint = rng.normal(size=(n, 3, 2)).astype(np.float32)
+    action = rng.normal(size=(n, 2)).astype(np.float32)
     root.create_array('data/state', data=state)
     root.create_array('data/keypoint', data=keypoint)
     root.create_array('data/action', data=action)
     if images:
-        root.create_array('data/img', data=np.zeros((9, 4, 4, 3), np.uint8))
-    root.create_array('meta/episode_ends', data=np.array([4, 9], np.int64))
+        root.create_array('data/img', data=np.zeros((n, 4, 4, 3), np.uint8))
+    root.create_array('meta/episode_ends', data=np.array(ends, np.int64))
     return state, keypoint, action
 
 
@@ -41,9 +45,34 @@ def test_import_round_trip(tmp_path, zarr_format):
 def test_cli(tmp_path, capsys):
     make_buffer(tmp_path / 'buf.zarr', 2, images=True)
     rc = main(['import-zarr', str(tmp_path / 'buf.zarr'), '--out', str(tmp_path / 'ds'),
-               '--obs-key', 'state=observation.state', '--fps', '10'])
+               '--obs-key', 'state=observation.state', '--fps', '20'])
     assert rc == 0
-    assert '2 episodes, 9 frames' in capsys.readouterr().out
+    assert '2 episodes, 9 frames at 20 fps' in capsys.readouterr().out
+
+
+def test_import_then_train_without_writing_yaml(tmp_path, capsys, one_torch_thread):
+    """The README's two commands as written: no --fps, no contract file, no --contract."""
+    _, _, action = make_buffer(tmp_path / 'pusht.zarr', 2, images=True, ends=(30, 55, 90))
+    assert main(['import-zarr', str(tmp_path / 'pusht.zarr'), '--out', str(tmp_path / 'ds')]) \
+        == 0
+    ds = read_dataset(tmp_path / 'ds')
+    assert ds.fps == 10 and ds.names('observation.state') == [f'state_{i}' for i in range(5)]
+    contract = load_contract(tmp_path / 'ds' / 'contract.yaml')
+    assert contract.rate_hz == 10 and contract.obs_dims == {'observation.state': 5}
+    assert not contract.observations['observation.state'].has_topic
+    assert contract.action.joints == ('action_0', 'action_1')
+    for i, joint in enumerate(contract.action.joints):
+        assert contract.limits[joint].lower < action[:, i].min()
+        assert contract.limits[joint].upper > action[:, i].max()
+    (tmp_path / 'tiny.yaml').write_text(
+        'train: {steps: 2, batch_size: 8, checkpoint_every: 2, log_every: 1}\n'
+        'policy: {down_dims: [16], diffusion_step_embed_dim: 16, kernel_size: 3}\n')
+    capsys.readouterr()
+    assert main(['train', '--dataset', str(tmp_path / 'ds'), '--out', str(tmp_path / 'run'),
+                 '--config', str(tmp_path / 'tiny.yaml'), '--no-progress']) == 0
+    out = capsys.readouterr().out
+    assert f'contract: {tmp_path / "ds" / "contract.yaml"}' in out and 'step 2, loss' in out
+    assert load_checkpoint(tmp_path / 'run')['contract']['name'] == 'pusht'
 
 
 def test_errors_name_the_key(tmp_path):
