@@ -136,9 +136,7 @@ class EpisodeWriter:
             for msgtype in set(self.topics.values()):
                 self.registry.ensure(msgtype)
             self.start_ns = self.clock_ns()
-            write_json_atomic(self.partial / SIDECAR, {
-                'name': self.name, 'start_ns': self.start_ns, 'topics': self.topics,
-                'metadata': self.metadata})
+            self._write_sidecar()
             writer = Writer(self.bag_dir, version=9, storage_plugin=StoragePlugin.MCAP)
             writer.open()
             check_mcap_writer(writer)
@@ -160,6 +158,21 @@ class EpisodeWriter:
         self._accepting = True
         self._thread = threading.Thread(target=self._run, name=f'writer-{self.name}', daemon=True)
         self._thread.start()
+
+    def update_metadata(self, **values) -> None:
+        """Change episode metadata (e.g. success) while recording; the sidecar follows, so a
+        recovered episode keeps it. Raises RecordingError when the sidecar cannot be written."""
+        self.metadata.update(values)
+        try:
+            self._write_sidecar()
+        except OSError as exc:
+            raise RecordingError(describe_os_error(exc, self.partial / SIDECAR).replace(
+                ' - recording stopped', '')) from None
+
+    def _write_sidecar(self) -> None:
+        write_json_atomic(self.partial / SIDECAR, {
+            'name': self.name, 'start_ns': self.start_ns, 'topics': self.topics,
+            'metadata': self.metadata})
 
     def put(self, topic: str, data: bytes, stamp_ns: Optional[int] = None) -> None:
         """Queue one serialized message (receive time now unless given). Never blocks."""

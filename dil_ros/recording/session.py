@@ -240,7 +240,11 @@ class Recorder:
         with self._lock:
             if self.episode is not None:
                 self.marked_success = success
-                self.episode.metadata['success'] = success
+                try:
+                    self.episode.update_metadata(success=success)
+                except RecordingError as exc:  # the mark still applies when the episode ends
+                    self.last_error = str(exc)
+                    return False, self.last_error
                 return True, f'{self.episode.name}: success={success}'
             if self.last_episode is None:
                 self.marked_success = success

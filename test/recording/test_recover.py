@@ -105,3 +105,14 @@ def test_recover_on_a_full_disk_says_what_to_free(tmp_path, make_msgs, monkeypat
 
     assert main(['recover', str(root)]) == 0
     assert read_index(root)['episodes'][0]['message_count'] == 20
+
+
+def test_recovered_episode_keeps_the_operator_mark(tmp_path, make_msgs):
+    msgs = make_msgs(5)
+    root = tmp_path / 's'
+    rec = make_recorder(root, msgs)
+    rec.metadata['success'] = True  # the success parameter at start
+    crash_mid_episode(rec, msgs)
+    assert rec.set_success(False)[0]  # then the operator's mark, before the crash
+    assert recover_session(root) == ['episode_0000: recovered 20 messages (0.0 s)']
+    assert read_index(root)['episodes'][0]['success'] is False
