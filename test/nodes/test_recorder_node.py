@@ -193,6 +193,28 @@ def test_unwritable_output_reports_error(running, tmp_path):
     assert op.status[-1]['last_error'] == reply.message and not op.status[-1]['recording']
 
 
+def test_disk_full_names_recover_over_dds(running, tmp_path, monkeypatch):
+    import errno
+    from dil_ros.recording import episode as episode_mod
+    rec, op = running()
+    op.wait_subscribers()
+
+    def full(self, *a, **kw):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(episode_mod.Writer, 'write', full)
+    assert op.call('start').success
+    op.burst(5)
+    deadline = time.time() + 10
+    while time.time() < deadline and not (op.status and op.status[-1]['last_error']):
+        time.sleep(0.05)
+    session = tmp_path / 'session'
+    error = op.status[-1]['last_error']
+    assert 'disk full (ENOSPC)' in error and f'run `dil-ros recover {session}`' in error
+    assert not op.status[-1]['recording']
+    reply = op.call('stop')
+    assert not reply.success and reply.message == f'not recording: {error}'
+
+
 @pytest.mark.parametrize('entry, problem', [
     ('/x:os/path/join', "message type 'os/path/join' is not 'pkg/msg/Type'"),  # never imported
     ('/x:nope_msgs/msg/Nope', 'message type nope_msgs/msg/Nope is not installed'),
