@@ -26,8 +26,7 @@ import threading
 import time
 from typing import Callable, Dict, Mapping, Optional
 
-from rosbags.rosbag2 import Writer
-from rosbags.rosbag2.enums import StoragePlugin
+from rosbags.rosbag2 import StoragePlugin, Writer
 
 from dil_ros.atomic import atomic_file
 from dil_ros.errors import DilRosError

@@ -84,8 +84,7 @@ def salvage_partial(partial: Path, registry: Optional[TypeRegistry] = None) -> O
     partial's size free beside it: without, raises RecordingError saying how much, and leaves
     nothing behind.
     """
-    from rosbags.rosbag2 import Writer
-    from rosbags.rosbag2.enums import StoragePlugin
+    from rosbags.rosbag2 import StoragePlugin, Writer
 
     registry = registry or TypeRegistry()
     name = partial.name[1:-len(PARTIAL_SUFFIX)]

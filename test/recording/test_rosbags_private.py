@@ -2,8 +2,7 @@
 import os
 
 import pytest
-from rosbags.rosbag2 import Writer
-from rosbags.rosbag2.enums import StoragePlugin
+from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.rosbag2.storage_mcap import McapWriter
 from rosbags.typesys import get_typestore, Stores
 
