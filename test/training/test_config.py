@@ -17,6 +17,15 @@ def test_shipped_configs_load():
     assert tiny.train.steps < default.train.steps
 
 
+def test_small_preset_is_chis_recipe_with_the_small_unet():
+    small = load_run_config(config_dir() / 'train_small.yaml')
+    default = load_run_config(config_dir() / 'train_default.yaml')
+    assert small.policy.down_dims == (64, 128, 256)
+    assert small.optim == default.optim and small.ema == default.ema
+    assert small.train.batch_size == default.train.batch_size
+    assert small.policy.diffusion_step_embed_dim == default.policy.diffusion_step_embed_dim
+
+
 def test_round_trip_through_dict():
     cfg = load_run_config(config_dir() / 'train_tiny.yaml')
     again = run_config_from_mapping(cfg.to_dict(), '<again>')

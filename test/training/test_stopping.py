@@ -91,3 +91,22 @@ def test_ctrl_c_saves_a_checkpoint_and_the_plot(tmp_path, bimodal_dataset, contr
     assert f'step {state["step"]}, loss ' in out and 'checkpoint: ' in out
     assert 2 <= state['step'] < 1000000
     assert (run / 'loss.png').is_file()
+
+
+def test_checkpoints_by_the_clock(tmp_path, bimodal_dataset, contract_2d, train_request,
+                                  monkeypatch):
+    """Slow steps (Chi's U-Net on a CPU) still leave checkpoints every few minutes."""
+    from dil_ros.training import loop
+    from dil_ros.training.config import config_dir, load_run_config
+    assert load_run_config(config_dir() / 'train_default.yaml').train.checkpoint_minutes <= 10
+    saved = []
+    real = loop.save_atomic
+    monkeypatch.setattr(loop, 'save_atomic', lambda state, path: (saved.append(state['step']),
+                                                                   real(state, path))[1])
+    train(train_request(bimodal_dataset, tmp_path / 'run', contract_2d, steps=4,
+                        checkpoint_every=10 ** 6, checkpoint_minutes=1e-9))
+    assert saved == [1, 2, 3, 4]
+    saved.clear()
+    train(train_request(bimodal_dataset, tmp_path / 'run2', contract_2d, steps=4,
+                        checkpoint_every=10 ** 6, checkpoint_minutes=60.0))
+    assert saved == [4]
