@@ -1,4 +1,4 @@
-"""Held-out episodes: a validation loss in TensorBoard, the summary and the plot; kept on resume."""
+"""Held-out episodes: a validation loss in TensorBoard, the summary and plot; kept on resume."""
 import math
 
 import pytest
