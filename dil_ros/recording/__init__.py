@@ -3,6 +3,7 @@
 The recorder node (dil_ros/nodes/recorder_node.py) is a thin shell over :class:`Recorder`.
 """
 from dil_ros.recording.episode import EpisodeWriter, RecordingError
-from dil_ros.recording.session import Recorder, Session
+from dil_ros.recording.recorder import Recorder
+from dil_ros.recording.session import Session
 
 __all__ = ['EpisodeWriter', 'Recorder', 'RecordingError', 'Session']

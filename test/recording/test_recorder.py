@@ -1,4 +1,4 @@
-"""Recorder state machine, MCAP episodes, index and write failures - all without DDS."""
+"""Recorder state machine over a session: episodes, index, success marks and write failures."""
 import errno
 import json
 import os
