@@ -10,6 +10,8 @@ pytestmark = pytest.mark.ros
 
 ERROR, WARN = 40, 30
 TARGET = [0.51, -0.48, 1.03]   # fake robot [0.5, -0.5, 1.0] + OffsetPolicy delta, contract order
+MEASURED = [0.5, -0.5, 1.0]
+BEYOND = (0.0, -2.0, 2.0)      # delta past the limits (lift -1.6, elbow 2.6, 2 rad/s)
 
 
 @pytest.fixture(scope='module')
@@ -24,6 +26,11 @@ def artifacts(tmp_path_factory, contract):
         'good': str(offset_artifact(d / 'good.ts', contract)),
         'nan': str(offset_artifact(d / 'nan.ts', contract, nan=True)),
         'other': str(offset_artifact(d / 'other.ts', replace(contract, rate_hz=20.0))),
+        # past the limits: lift -2.5..-1.75 and elbow 3.0..3.75 (clamped to -1.6 and 2.6) while
+        # pan ramps 0.5..1.25 within each chunk, so commands from the policy keep changing
+        'beyond': str(offset_artifact(d / 'beyond.ts', contract, delta=BEYOND, slope=0.05)),
+        # TARGET ramping 0.02 per step along each chunk: its commands are never constant, a hold is
+        'ramp': str(offset_artifact(d / 'ramp.ts', contract, slope=0.02)),
         'garbage': str(bad),
     }
 
@@ -47,6 +54,13 @@ def settled(h, since, n=20):
     """The last ``n`` commands since ``since`` (after hand-over fades)."""
     assert h.wait_for(lambda: len([t for t, _ in h.commands if t >= since]) >= n + 30), h.logs
     return np.array(h.commands_since(since)[-n:])
+
+
+def moving(h, since, n=20):
+    """The last ``n`` commands since ``since``, asserted to change as the 'ramp' policy's do."""
+    cmds = settled(h, since, n)
+    assert np.ptp(cmds, axis=0).min() > 1e-3, cmds
+    return cmds
 
 
 def test_forward_commands_in_contract_order_at_rate(harness):
@@ -79,14 +93,83 @@ def test_joint_trajectory_output(harness):
     np.testing.assert_allclose(traj.points[-1].positions, TARGET, atol=1e-6)
 
 
+def limits(contract):
+    joints = contract.action.joints
+    lower, upper, rate = (np.array([getattr(contract.limits[j], f) for j in joints])
+                          for f in ('lower', 'upper', 'max_velocity'))
+    return lower, upper, rate
+
+
+def test_forward_commands_clamped_over_dds_and_a_hold_told_apart(harness, contract):
+    """The policy asks for lift -2.5 and elbow 3.0; the robot gets -1.6 and 2.6, reached no faster
+    than max_velocity. Holds are recognisable in the messages: before the first chunk the node
+    holds the measured position; after an e-stop, one constant command, while the policy's own
+    commands never stay constant (pan ramps)."""
+    from std_msgs.msg import Bool
+    lower, upper, _ = limits(contract)
+    h = harness('beyond')
+    h.start()
+    assert h.wait_for(lambda: len(h.commands) > 150, 10.0)
+    with h._lock:
+        stamps = np.array([t for t, _ in h.commands])
+        cmds = np.array([c for _, c in h.commands])
+    assert np.all(cmds >= lower - 1e-9) and np.all(cmds <= upper + 1e-9)
+    np.testing.assert_allclose(cmds[0], MEASURED, atol=1e-9)   # hold until the first chunk
+    at_limit = np.flatnonzero(cmds[:, 2] >= upper[2] - 1e-9)
+    assert at_limit.size and np.all(cmds[at_limit[0]:, 1:] == [lower[1], upper[2]])   # clamped
+    # elbow 1.0 -> 2.6 at <= 2 rad/s takes >= 0.8 s (a crossfade alone would take 0.2 s)
+    assert stamps[at_limit[0]] - stamps[0] > 0.6
+    normal = cmds[at_limit[0]:]
+    window = normal[-30:]
+    assert np.ptp(window[:, 0]) > 0.01                          # the policy's pan ramp
+    h.estop_pub.publish(Bool(data=True))
+    assert h.wait_for(lambda: h.log_has('e-stop', ERROR))
+    time.sleep(0.5)
+    held = np.array(h.commands_since(time.monotonic() - 0.3))
+    assert len(held) > 10 and np.ptp(held, axis=0).max() == 0.0
+    assert list(held[0][1:]) == [lower[1], upper[2]] and 0.4 < held[0][0] < 1.3
+
+
+def test_joint_trajectories_clamped_over_dds_and_a_hold_told_apart(harness, contract):
+    """Each trajectory stays in the limits, point to point no faster than max_velocity; the
+    policy's trajectories vary along the chunk, a hold is one point at the held position."""
+    from std_msgs.msg import Bool
+    lower, upper, rate = limits(contract)
+    h = harness('beyond', output_mode='joint_trajectory')
+    h.start()
+    assert h.wait_for(lambda: len(h.trajectories) >= 4, 10.0)
+    with h._lock:
+        trajectories = list(h.trajectories)
+    for traj in trajectories:
+        t = np.array([p.time_from_start.sec + p.time_from_start.nanosec * 1e-9
+                      for p in traj.points])
+        points = np.array([p.positions for p in traj.points])
+        assert len(points) > 1 and np.all(np.diff(np.concatenate([[0.0], t])) > 0)
+        assert np.all(points >= lower - 1e-9) and np.all(points <= upper + 1e-9)
+        steps = np.abs(np.diff(points, axis=0))
+        assert np.all(steps <= rate * (np.diff(t)[:, None] + 1e-6))   # stamps: whole ns
+    last = np.array([p.positions for p in trajectories[-1].points])
+    assert np.all(last[:, 1:] == [lower[1], upper[2]])    # policy: -2.5.., 3.0..
+    assert np.ptp(last[:, 0]) > 0.05                       # pan ramps along the chunk
+    h.estop_pub.publish(Bool(data=True))
+    assert h.wait_for(lambda: h.log_has('e-stop', ERROR))
+    assert h.wait_for(lambda: len(h.trajectories[-1].points) == 1, 2.0)
+    n = len(h.trajectories)
+    time.sleep(0.4)
+    assert len(h.trajectories) == n                       # one hold message, then quiet
+    hold = h.trajectories[-1].points[0]
+    assert hold.time_from_start.sec + hold.time_from_start.nanosec * 1e-9 > 0
+    assert list(hold.positions[1:]) == [lower[1], upper[2]] and 0.4 < hold.positions[0] < 1.3
+
+
 def test_disabled_until_enable_then_estop_latches_until_reset(harness):
     from std_msgs.msg import Bool
-    h = harness(start_enabled=False)
+    h = harness('ramp', start_enabled=False)
     h.start()
     time.sleep(0.5)
     assert not h.commands
     assert h.enable(True).success
-    settled(h, time.monotonic(), n=5)
+    moving(h, time.monotonic())
     h.estop_pub.publish(Bool(data=True))
     assert h.wait_for(lambda: h.log_has('e-stop', ERROR))
     time.sleep(0.4)
@@ -95,6 +178,7 @@ def test_disabled_until_enable_then_estop_latches_until_reset(harness):
     assert h.wait_for(lambda: 'e-stop' in h.last_diagnostic()[1], 2.5)
     assert h.reset().success
     assert h.wait_for(lambda: h.last_diagnostic()[1] == 'commanding', 2.5)
+    moving(h, time.monotonic())
 
 
 @pytest.mark.parametrize('bad, expect', [
@@ -102,9 +186,9 @@ def test_disabled_until_enable_then_estop_latches_until_reset(harness):
     ('nan', 'non-finite'),
 ])
 def test_bad_joint_states_hold_log_and_recover(harness, bad, expect):
-    h = harness()
+    h = harness('ramp')
     h.start()
-    settled(h, time.monotonic(), n=5)
+    moving(h, time.monotonic())
     if bad == 'renamed':
         h.names = ['shoulder_pan', 'shoulder_lift', 'elbow_joint']
     else:
@@ -117,13 +201,14 @@ def test_bad_joint_states_hold_log_and_recover(harness, bad, expect):
                       and h.last_diagnostic()[0] == b'\x02', 2.5)
     h.names = ['extra', 'elbow', 'shoulder_pan', 'shoulder_lift']
     h.positions['elbow'] = 1.0
-    np.testing.assert_allclose(settled(h, time.monotonic())[-1], TARGET, atol=1e-6)
+    cmds = moving(h, time.monotonic())
+    assert np.all(cmds >= np.array(TARGET) - 1e-6) and np.all(cmds <= np.array(TARGET) + 0.31)
 
 
 def test_stale_stream_holds_and_resumes(harness):
-    h = harness()
+    h = harness('ramp')
     h.start()
-    settled(h, time.monotonic(), n=5)
+    moving(h, time.monotonic())
     h.publishing = False
     assert h.wait_for(lambda: h.log_has('stale', ERROR) or h.log_has('stale', WARN)), h.logs
     time.sleep(0.4)
@@ -132,6 +217,7 @@ def test_stale_stream_holds_and_resumes(harness):
     assert h.wait_for(lambda: 'stale' in h.last_diagnostic()[1], 2.5)
     h.publishing = True
     assert h.wait_for(lambda: h.last_diagnostic()[1] == 'commanding', 2.5)
+    moving(h, time.monotonic())
 
 
 def test_out_of_order_stamp_is_dropped_with_warning(harness):
