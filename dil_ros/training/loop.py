@@ -130,7 +130,7 @@ def run_loop(s):
                desc=f'train {s.kind}', dynamic_ncols=True, mininterval=1.0)
     policy.train()
     loss_sum, n_sum, last_loss = torch.zeros((), device=device), 0, float('nan')
-    t0, path, t_save = time.perf_counter(), None, 0.0
+    t0, path, t_aside = time.perf_counter(), None, 0.0    # t_aside: validating, saving
     t_last_save = time.monotonic()
     warm = start + min(5, max(0, (total - start) // 5))    # leave warm-up steps out of samples/s
     end = min(total, req.stop_at) if req.stop_at else total
@@ -157,11 +157,11 @@ def run_loop(s):
             step = done = step + 1
             bar.update(1)
             if done == warm:
-                t0, t_save = time.perf_counter(), 0.0
-            if sizer is not None:
-                new_total = sizer.observe(done, time.monotonic(), s.stop.remaining())
-                if new_total is not None:
-                    new_total = distributed.broadcast_int(new_total, info, device)
+                t0, t_aside = time.perf_counter(), 0.0
+            if sizer is not None:     # rank 0 times the pace; every rank takes its decision
+                proposal = sizer.observe(done, time.monotonic(), s.stop.remaining())
+                new_total = distributed.broadcast_int(proposal or 0, info, device)
+                if new_total:
                     sized = True
                     if new_total != total:
                         if say:
@@ -178,6 +178,7 @@ def run_loop(s):
                         bar.total = total
                         if info.is_main:
                             config.dump(run_dir / 'config.yaml')
+                    sizer = None
             reason, due = distributed.max_across_ranks(
                 [STOP_REASONS.index(s.stop.reason()),
                  time.monotonic() - t_last_save >= 60 * cfg_t.checkpoint_minutes], info, device)
@@ -192,23 +193,23 @@ def run_loop(s):
                     logger.scalars(done, last_loss, lr_scheduler.get_last_lr()[0])
                 bar.set_postfix(loss=f'{last_loss:.4f}', refresh=False)
             checkpoint = done % cfg_t.checkpoint_every == 0 or due or finishing
+            t_aside -= time.perf_counter()
             if checkpoint or done % cfg_t.val_every == 0:
                 validate(done)
                 if logger.val_history:
                     bar.set_postfix(loss=f'{last_loss:.4f}',
                                     val=f'{logger.val_history[-1][1]:.4f}', refresh=False)
             if checkpoint:
-                t_save -= time.perf_counter()
                 path = save(done)
                 distributed.barrier(info)
-                t_save += time.perf_counter()
                 t_last_save = time.monotonic()
+            t_aside += time.perf_counter()
             if stopped is not None:
                 break
     bar.close()
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
-    elapsed = time.perf_counter() - t0 - t_save
+    elapsed = time.perf_counter() - t0 - t_aside
     trained = max(0, step - max(start, warm))
     if info.is_main:
         if path is None and ckpt is None:
