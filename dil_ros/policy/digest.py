@@ -9,8 +9,8 @@
 """
 import hashlib
 from pathlib import Path
-import zipfile
 from typing import Union
+import zipfile
 
 from dil_ros.atomic import atomic_file
 

@@ -10,6 +10,7 @@ from dil_ros.accel.errors import AccelError
 from dil_ros.accel.forms import export_forms, load_policy_form, sibling_path
 from dil_ros.accel.synthetic import TINY, export_synthetic, synthetic_inputs, synthetic_policy
 from dil_ros.policy.artifact import load_artifact
+from dil_ros.policy.digest import archive_sha256, file_sha256
 
 
 def test_read_metadata_of_a_non_package_names_the_file(tmp_path):
@@ -31,6 +32,8 @@ def test_aot_package_matches_policy_ts_and_carries_metadata(tmp_path):
     meta = read_aot_metadata(pt2)
     ts_meta = load_artifact(path).meta
     assert {k: meta[k] for k in ts_meta} == ts_meta
+    assert meta['made_from'] == {'file': 'policy.ts', 'sha256': file_sha256(path)}
+    assert meta['content_sha256'] == archive_sha256(pt2)
     assert meta['aot']['device'] == 'cpu' and meta['aot']['batch_size'] == 1
     form = load_policy_form(path, 'aot', 'cpu')
     obs, noise = synthetic_inputs(policy, seed=5)
