@@ -1,7 +1,7 @@
 """ament_python package dil_ros.
 
-ROS packages (rclpy, *_msgs) come from the system on a ROS machine, or from requirements-ros.txt via the
-Makefile elsewhere; they are deliberately not in install_requires.
+ROS packages (rclpy, *_msgs) come from the system on a ROS machine, or from requirements-ros.txt
+via the Makefile elsewhere; they are deliberately not in install_requires.
 
 colcon runs `setup.py install` with setup.cfg's install_scripts, so the console scripts land in
 lib/dil_ros for `ros2 run`, with the shebang of the Python that ran colcon (README: build with the

@@ -25,8 +25,9 @@ def _imports(*folders):
                     found.update(alias.name.split('.')[0] for alias in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.level == 0:
                     found.add(node.module.split('.')[0])
-                elif (isinstance(node, ast.Call) and getattr(node.func, 'attr', '') == 'importorskip'
-                      and node.args and isinstance(node.args[0], ast.Constant)):
+                elif (isinstance(node, ast.Call) and node.args
+                      and getattr(node.func, 'attr', '') == 'importorskip'
+                      and isinstance(node.args[0], ast.Constant)):
                     found.add(str(node.args[0].value).split('.')[0])
     return found - set(sys.stdlib_module_names) - {'dil_ros'}
 
