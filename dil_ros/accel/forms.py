@@ -41,7 +41,9 @@ class PolicyForm:
     """``form(obs {key: [B, To, D]}, noise [B, Tp, Da] or None) -> actions [B, Tp, Da]``.
 
     Inputs may be on any device (moved to ``device``); actions are float32 on ``device`` in
-    physical units. ``message`` says which device/form was chosen and why (log it once).
+    physical units. ``message`` says which device/form was chosen and why (log it once);
+    ``meta`` is the metadata of the file that runs (``path``), ``policy_sha256`` the sha256 of the
+    policy.ts it is (or is bound to).
     """
 
     form: str
@@ -50,6 +52,7 @@ class PolicyForm:
     path: Path
     fn: Callable[..., torch.Tensor]
     message: str = ''
+    policy_sha256: str = ''
     extra: Dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, obs: Mapping[str, torch.Tensor],
@@ -110,7 +113,7 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
         if form == 'cuda_graph':
             fn = CudaGraphPolicy(artifact.module, example_obs(artifact.meta, batch_size, dev),
                                  batch_size, device=dev)
-        return PolicyForm(form, dev, artifact.meta, path, fn, message)
+        return PolicyForm(form, dev, artifact.meta, path, fn, message, artifact.sha256)
 
     source = sibling_path(path, form)
     if not source.is_file():
@@ -129,9 +132,9 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
     if form == 'aot':
         runner, meta = load_aot(source, dev)
         return PolicyForm(form, dev, meta, source, AotPolicy(runner, meta, dev, str(source)),
-                          message)
+                          message, digest)
     artifact = load_artifact(source, device=str(dev))
-    return PolicyForm(form, dev, artifact.meta, source, artifact.module, message)
+    return PolicyForm(form, dev, artifact.meta, source, artifact.module, message, digest)
 
 
 def build_form(policy: nn.Module, form: str, device: torch.device,

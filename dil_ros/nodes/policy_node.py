@@ -85,7 +85,8 @@ class PolicyNode(LifecycleNode):
 
     def _configure(self) -> None:
         import torch
-        from dil_ros.policy.artifact import load_artifact
+
+        from dil_ros.accel.forms import load_policy_form
         mode, handover = self.param('output_mode'), self.param('handover')
         if mode not in OUTPUT_MODES or handover not in HANDOVERS:
             raise ContractError(f'output_mode must be one of {OUTPUT_MODES} and handover one of '
@@ -100,24 +101,19 @@ class PolicyNode(LifecycleNode):
             torch.set_num_threads(self.param('inference_threads'))
         if not self.param('policy_path'):
             raise ContractError('parameter policy_path is empty: set it to an exported policy.ts')
-        artifact = load_artifact(self.param('policy_path'), device,
-                                 sha256=self.param('policy_sha256') or None)
-        artifact.require_contract(contract)
-        policy = artifact.module
-        if self.param('form') != 'torchscript':
-            from dil_ros.accel.forms import load_policy_form
-            # a sibling form must be bound to this policy.ts and carry a matching contract
-            policy = load_policy_form(artifact.path, self.param('form'), device,
-                                      contract=contract, policy_sha256=artifact.sha256)
-            self.get_logger().info(f'form {policy.form} on {policy.device}: {policy.message}')
+        # policy.ts pinned by policy_sha256; a faster form bound to it; the contract checked on
+        # the metadata of the file that runs, before it is loaded
+        policy = load_policy_form(self.param('policy_path'), self.param('form'), device,
+                                  contract=contract, policy_sha256=self.param('policy_sha256'))
+        self.get_logger().info(f'form {policy.form} on {policy.device}: {policy.message}')
         self._worker = InferenceWorker(policy, device, self._on_inference_done)
         warm = {k: np.zeros((contract.n_obs_steps, d)) for k, d in contract.obs_dims.items()}
         for _ in range(WARMUP_RUNS):  # TorchScript optimises on its first runs
             t = time.perf_counter()
             self._worker.infer(warm)
             latency = time.perf_counter() - t
-        self.get_logger().info(f'loaded {artifact.path} ({artifact.meta["kind"]}, sha256 '
-                               f'{artifact.sha256}) for contract {contract.name}; warm-up '
+        self.get_logger().info(f'loaded {policy.path} ({policy.meta["kind"]}; policy.ts sha256 '
+                               f'{policy.policy_sha256}) for contract {contract.name}; warm-up '
                                f'inference {latency * 1e3:.1f} ms')
 
         classes = {spec.topic: messages.msg_class(spec.type)
