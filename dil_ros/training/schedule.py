@@ -3,9 +3,9 @@
 Warm-up is capped at 10 % of the run so short runs reach the peak rate; a cap is announced.
 
 With ``--time-limit`` the run's length is fixed once, early: after ``SKIP_STEPS`` steps (start-up
-costs) the loop times at least ``MIN_STEPS`` steps over at least ``window_s`` (5 % of the budget,
-at most 30 s), and the run's total becomes the steps that fit in the time left at that pace, less
-3 % (checkpoints, validation), never more than the configured steps. The schedule is rebuilt for
+costs) the loop times at least ``MIN_STEPS`` steps over at least ``window_s`` (10 % of the
+budget, at most 60 s), and the run's total becomes the steps that fit in the time left at that
+pace, less 3 % (checkpoints, validation), never more than the configured steps. The schedule is rebuilt for
 that total at the current step, so the cosine reaches its end as the budget runs out. The new
 total is recorded in the run's config, so ``--resume`` keeps the schedule; the deadline itself
 still stops the run (with a checkpoint) if the pace drops.
@@ -18,7 +18,8 @@ from diffusers.optimization import get_scheduler
 WARMUP_FRACTION = 0.1
 SKIP_STEPS = 3
 MIN_STEPS = 5
-MAX_WINDOW_S = 30.0
+MAX_WINDOW_S = 60.0
+WINDOW_FRACTION = 0.1
 MARGIN = 0.97
 
 
@@ -56,7 +57,7 @@ class BudgetSizer:
 
     def __init__(self, start_step: int, total: int, time_limit_s: float):
         self.total = total
-        self.window_s = min(MAX_WINDOW_S, 0.05 * time_limit_s)
+        self.window_s = min(MAX_WINDOW_S, WINDOW_FRACTION * time_limit_s)
         self.from_step = start_step + SKIP_STEPS
         self.t_from: Optional[float] = None
         self.done = False

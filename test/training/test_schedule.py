@@ -45,11 +45,11 @@ def test_resized_schedule_continues_where_it_stands():
 
 
 def test_budget_sizer_fits_the_steps_in_the_time_left():
-    sizer = BudgetSizer(start_step=0, total=100000, time_limit_s=100.0)   # window 5 s
+    sizer = BudgetSizer(start_step=0, total=100000, time_limit_s=100.0)   # window 10 s
     assert sizer.observe(3, now=10.0, remaining_s=90.0) is None          # measuring from here
-    assert sizer.observe(8, now=12.0, remaining_s=88.0) is None          # window not yet full
-    assert sizer.observe(13, now=15.0, remaining_s=85.0) == 13 + int(85 * 0.97 / 0.5)
-    assert sizer.observe(14, now=15.5, remaining_s=84.5) is None          # decided once
+    assert sizer.observe(13, now=15.0, remaining_s=85.0) is None         # window not yet full
+    assert sizer.observe(23, now=20.0, remaining_s=80.0) == 23 + int(80 * 0.97 / 0.5)
+    assert sizer.observe(24, now=20.5, remaining_s=79.5) is None          # decided once
     short = BudgetSizer(start_step=0, total=20, time_limit_s=100.0)
     short.observe(3, now=0.0, remaining_s=100.0)
-    assert short.observe(13, now=5.0, remaining_s=95.0) == 20            # never past --steps
+    assert short.observe(13, now=10.0, remaining_s=90.0) == 20           # never past --steps
