@@ -5,10 +5,10 @@ Warm-up is capped at 10 % of the run so short runs reach the peak rate; a cap is
 With ``--time-limit`` the run's length is fixed once, early: after ``SKIP_STEPS`` steps (start-up
 costs) the loop times at least ``MIN_STEPS`` steps over at least ``window_s`` (10 % of the
 budget, at most 60 s), and the run's total becomes the steps that fit in the time left at that
-pace, less 3 % (checkpoints, validation), never more than the configured steps. The schedule is rebuilt for
-that total at the current step, so the cosine reaches its end as the budget runs out. The new
-total is recorded in the run's config, so ``--resume`` keeps the schedule; the deadline itself
-still stops the run (with a checkpoint) if the pace drops.
+pace, less 3 % (checkpoints, validation), never more than the configured steps. The schedule is
+rebuilt for that total at the current step, so the cosine reaches its end as the budget runs out.
+The new total is recorded in the run's config, so ``--resume`` keeps the schedule; the deadline
+itself still stops the run (with a checkpoint) if the pace drops.
 """
 import math
 from typing import Callable, Optional
