@@ -25,6 +25,7 @@ def test_resume_equals_uninterrupted(tmp_path, bimodal_dataset, contract_2d, tra
         assert torch.allclose(value, b['ema']['model'][key], atol=1e-6), key
     assert a['ema']['optimization_step'] == b['ema']['optimization_step'] == 8
     assert a['lr_scheduler']['last_epoch'] == b['lr_scheduler']['last_epoch']
+    assert math.isfinite(full.final_loss)
     assert resumed.final_loss == pytest.approx(full.final_loss, rel=1e-5)
     assert [h[0] for h in a['history']] == [h[0] for h in b['history']]
 
