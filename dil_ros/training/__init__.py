@@ -1,5 +1,6 @@
-"""Training: config, batches, objectives, EMA, checkpoints, logging and the loop (trainer.py).
+"""Training: config, episode split, batches, objectives, EMA, checkpoints, logging and the loop.
 
-``train(TrainRequest(...))`` trains a diffusion policy or the MSE baseline on a LeRobot dataset;
-``restore.load_run(run_dir)`` rebuilds the trained policy and its export metadata.
+``train(TrainRequest(...))`` (trainer.py) checks the dataset against the contract and trains a
+diffusion policy or the MSE baseline on it (loop.py); ``restore.load_run(run_dir)`` rebuilds the
+trained policy and its export metadata.
 """
