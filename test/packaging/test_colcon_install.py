@@ -1,4 +1,4 @@
-"""colcon build installs dil_ros so that `ros2 run`, `ros2 launch` and `dil-ros` work.
+"""colcon build installs dil_ros so that `ros2 run`, launch_ros and `dil-ros` find what they start.
 
 Builds a clone of this checkout in a temporary workspace with colcon from PyPI, run as
 `python -m colcon build` by this interpreter (README, "On a ROS 2 machine"), then starts what it
