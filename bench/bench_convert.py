@@ -14,7 +14,7 @@ import numpy as np
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 from dil_ros.data.bag_reader import default_typestore
-from dil_ros.data.contract import default_contract_path, load_contract
+from dil_ros.contract import default_contract_path, load_contract
 from dil_ros.data.convert import bag_to_episode, ConvertOptions
 
 RATES = {'/joint_states': 500, '/arm_controller/commands': 200, '/task/goal': 100}

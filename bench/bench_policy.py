@@ -27,7 +27,7 @@ from typing import Callable, Dict, List
 import numpy as np
 import torch
 
-from dil_ros.data.contract import resolve_contract
+from dil_ros.contract import resolve_contract
 from dil_ros.policy.artifact import load_artifact
 from dil_ros.policy.config import PolicyConfig
 from dil_ros.policy.diffusion_policy import DiffusionPolicy

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from dil_ros.data.contract import resolve_contract  # noqa: E402
+from dil_ros.contract import resolve_contract  # noqa: E402
 from dil_ros.policy.export import export_policy  # noqa: E402
 
 

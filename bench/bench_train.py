@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dil_ros.data.contract import contract_from_mapping
+from dil_ros.contract import contract_from_mapping
 from dil_ros.data.episode import Episode
 from dil_ros.data.lerobot import write_dataset
 from dil_ros.policy.config import PolicyConfig
