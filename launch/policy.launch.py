@@ -4,6 +4,7 @@
 
 The node starts disabled unless start_enabled:=true; enable it with
   ros2 service call /policy_node/enable std_srvs/srv/SetBool "{data: true}"
+If policy_node dies, or (autostart) fails to configure or activate, the launch fails (exit 1).
 """
 
 from launch import LaunchDescription
@@ -17,6 +18,8 @@ from launch_ros.events.lifecycle import ChangeState
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
+
+from dil_ros.launching import fail_on_exit, fail_on_failed_start
 
 
 def generate_launch_description():
@@ -59,4 +62,5 @@ def generate_launch_description():
         entities=[EmitEvent(event=ChangeState(
             lifecycle_node_matcher=matches_action(node),
             transition_id=Transition.TRANSITION_ACTIVATE))]))
-    return LaunchDescription(args + [node, activate, configure])
+    checks = fail_on_exit(node) + fail_on_failed_start(node, 'policy_node', autostart)
+    return LaunchDescription(args + checks + [node, activate, configure])

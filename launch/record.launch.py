@@ -2,6 +2,8 @@
 
     ros2 launch dil_ros record.launch.py output_dir:=runs/demos/pick teleop:=true device:=keyboard
     ros2 service call /recorder_node/start std_srvs/srv/Trigger     (then ~/stop, ~/discard)
+
+A node that dies (a bad contract, a teleop device it cannot open) fails the launch (exit 1).
 """
 import os
 
@@ -13,11 +15,24 @@ from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
+from dil_ros.launching import fail_on_exit
+
 
 def generate_launch_description():
     config = os.path.join(get_package_share_directory('dil_ros'), 'config')
     arg = LaunchConfiguration
     use_sim_time = ParameterValue(arg('use_sim_time'), value_type=bool)
+    recorder = Node(
+        package='dil_ros', executable='recorder_node', name='recorder_node', output='screen',
+        parameters=[arg('recorder_params'),
+                    {'output_dir': arg('output_dir'), 'contract': arg('contract'),
+                     'use_sim_time': use_sim_time}])
+    teleop = Node(
+        package='dil_ros', executable='teleop_node', name='teleop_node', output='screen',
+        condition=IfCondition(PythonExpression(["'", arg('teleop'), "'.lower() == 'true'"])),
+        parameters=[arg('teleop_params'),
+                    {'contract': arg('contract'), 'device': arg('device'),
+                     'use_sim_time': use_sim_time}])
     return LaunchDescription([
         DeclareLaunchArgument('recorder_params',
                               default_value=os.path.join(config, 'recorder.yaml'),
@@ -34,13 +49,7 @@ def generate_launch_description():
                               description='teleop device: joystick or keyboard'),
         DeclareLaunchArgument('use_sim_time', default_value='false',
                               description='stamp with /clock (simulation)'),
-        Node(package='dil_ros', executable='recorder_node', name='recorder_node', output='screen',
-             parameters=[arg('recorder_params'),
-                         {'output_dir': arg('output_dir'), 'contract': arg('contract'),
-                          'use_sim_time': use_sim_time}]),
-        Node(package='dil_ros', executable='teleop_node', name='teleop_node', output='screen',
-             condition=IfCondition(PythonExpression(["'", arg('teleop'), "'.lower() == 'true'"])),
-             parameters=[arg('teleop_params'),
-                         {'contract': arg('contract'), 'device': arg('device'),
-                          'use_sim_time': use_sim_time}]),
+        *fail_on_exit(recorder, teleop),
+        recorder,
+        teleop,
     ])

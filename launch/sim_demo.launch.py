@@ -3,7 +3,7 @@
   ros2 launch dil_ros sim_demo.launch.py real_time_factor:=0.0 record:=true output_dir:=runs/x
 
 sim_node publishes /clock; every node runs with use_sim_time (sim_node's own stepping uses a steady
-clock, so it never waits for itself).
+clock, so it never waits for itself). A node that dies fails the launch (exit 1).
 """
 
 from launch import LaunchDescription
@@ -13,6 +13,8 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+
+from dil_ros.launching import fail_on_exit
 
 
 def generate_launch_description():
@@ -57,4 +59,4 @@ def generate_launch_description():
                      'extra_topics': ['/task/status:std_msgs/msg/String',
                                       '/task/episode_result:std_msgs/msg/String']}],
     )
-    return LaunchDescription(args + [sim, expert, recorder])
+    return LaunchDescription(args + fail_on_exit(sim, expert, recorder) + [sim, expert, recorder])

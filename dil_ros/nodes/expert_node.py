@@ -15,21 +15,17 @@ from geometry_msgs.msg import Point
 import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 
 from dil_ros.nodes import param_overrides, spin_node
+from dil_ros.nodes.task_topics import GOAL_TOPIC, LATCHED_QOS, STATE_QOS, STATUS_TOPIC
 from dil_ros.sim.expert import ScriptedExpert, SIDES
 from dil_ros.sim.task import JOINT_NAMES, RUNNING
 
-STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-LATCHED_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # /task/status stamps are rounded to 1 us; a joint state from just before the reset must not pass
 # for one after it (planning from the previous episode's pose swings the arm through the pillar).
 STAMP_MARGIN_S = 1e-3
-
 
 
 class ExpertNode(Node):
@@ -64,8 +60,8 @@ class ExpertNode(Node):
 
         self.pub = self.create_publisher(Float64MultiArray, topic, STATE_QOS)
         self.create_subscription(JointState, '/joint_states', self.on_joint_states, STATE_QOS)
-        self.create_subscription(Point, '/task/goal', self.on_goal, LATCHED_QOS)
-        self.create_subscription(String, '/task/status', self.on_status, STATE_QOS)
+        self.create_subscription(Point, GOAL_TOPIC, self.on_goal, LATCHED_QOS)
+        self.create_subscription(String, STATUS_TOPIC, self.on_status, STATE_QOS)
         self.timer = self.create_timer(1.0 / rate, self.on_timer)
 
     def on_joint_states(self, msg: JointState) -> None:
@@ -105,6 +101,7 @@ class ExpertNode(Node):
 
 def main(args=None):
     return spin_node(ExpertNode, args)
+
 
 if __name__ == '__main__':
     sys.exit(main())

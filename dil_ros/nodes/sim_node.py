@@ -24,8 +24,6 @@ from geometry_msgs.msg import Point
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
@@ -33,13 +31,11 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from dil_ros.nodes import param_overrides, spin_node
+from dil_ros.nodes.task_topics import (declare_seed, goal_msg, GOAL_PERIOD_S, GOAL_TOPIC,
+                                       LATCHED_QOS, RESULT_TOPIC, STATE_QOS, STATUS_TOPIC,
+                                       take_seed)
 from dil_ros.sim.arm_sim import ArmSim, TrajectoryError
 from dil_ros.sim.task import episode_result, ReachAroundTask, RUNNING, SUCCESS
-
-STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-LATCHED_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
 
 
 def to_time_msg(seconds: float):
@@ -53,12 +49,13 @@ class SimNode(Node):
 
     def __init__(self, node_name: str = 'sim_node', **overrides):
         super().__init__(node_name, parameter_overrides=param_overrides(overrides))
+        self.video = None  # destroy_node() runs even when a parameter below is refused
 
         def declare(name, default, description, read_only=False):
             return self.declare_parameter(name, default, ParameterDescriptor(
                 description=description, read_only=read_only)).value
 
-        self._seed_param = declare('seed', 0, 'seed of the next episode; increments at each reset')
+        declare_seed(self)
         rtf = declare('real_time_factor', 1.0, 'sim s per wall s; 0 = as fast as possible')
         rate = declare('publish_rate', 100.0, '/joint_states and /clock rate in sim Hz', True)
         self.auto_reset = declare('auto_reset', True, 'start the next episode after one ends')
@@ -79,16 +76,15 @@ class SimNode(Node):
 
         self.js_pub = self.create_publisher(JointState, '/joint_states', STATE_QOS)
         self.clock_pub = self.create_publisher(ClockMsg, '/clock', STATE_QOS)
-        self.goal_pub = self.create_publisher(Point, '/task/goal', LATCHED_QOS)
-        self.status_pub = self.create_publisher(String, '/task/status', STATE_QOS)
-        self.result_pub = self.create_publisher(String, '/task/episode_result', LATCHED_QOS)
+        self.goal_pub = self.create_publisher(Point, GOAL_TOPIC, LATCHED_QOS)
+        self.status_pub = self.create_publisher(String, STATUS_TOPIC, STATE_QOS)
+        self.result_pub = self.create_publisher(String, RESULT_TOPIC, LATCHED_QOS)
         self.create_subscription(JointTrajectory, f'/{controller}/joint_trajectory',
                                  self.on_trajectory, STATE_QOS)
         self.create_subscription(Float64MultiArray, f'/{controller}/commands', self.on_commands,
                                  STATE_QOS)
         self.create_service(Trigger, '~/reset', self.on_reset)
 
-        self.video = None
         if video:
             self.video, why = self._open_video(video, fps)
             if self.video is None:
@@ -115,9 +111,8 @@ class SimNode(Node):
 
     # --- episodes ----------------------------------------------------------------------------
     def reset_episode(self) -> Dict[str, Any]:
-        seed = int(self.get_parameter('seed').value)
+        seed = take_seed(self)
         self.sim.reset(seed)
-        self.set_parameters([Parameter('seed', value=seed + 1)])
         self.episode_index += 1
         self.result_sent = False
         self._done_at = None
@@ -192,13 +187,12 @@ class SimNode(Node):
                 self.reset_at = sim.clock + self.reset_delay
         if self.reset_at is not None and sim.clock >= self.reset_at:
             self.reset_episode()
-        if self._ticks % max(1, int(round(0.1 / self.tick))) == 0:
+        if self._ticks % max(1, int(round(GOAL_PERIOD_S / self.tick))) == 0:
             self.publish_goal()
             self.publish_status()
 
     def publish_goal(self) -> None:
-        x, y, z = self.sim.episode.goal
-        self.goal_pub.publish(Point(x=x, y=y, z=z))
+        self.goal_pub.publish(goal_msg(self.sim.episode.goal))
 
     @property
     def settling(self) -> bool:
@@ -223,6 +217,7 @@ class SimNode(Node):
 
 def main(args=None):
     return spin_node(SimNode, args)
+
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -14,6 +14,10 @@ and the goal region, on the circle the end effector starts on::
 The tip must pass the pillar on the inside or the outside; the average of the two (what a
 mean-squared regressor learns) runs into it. Success: tip within ``tolerance`` of the goal before
 ``time_limit`` without touching the pillar. Pure numpy: no mujoco, no rclpy.
+
+This module is the one source of the task's geometry. The MuJoCo model (assets/arm.xml) and the
+Gazebo twin (urdf/arm.urdf.xacro) are checked against it (test/sim/test_model_parity.py); the
+Gazebo world (sim/gazebo_world.py) is generated from it when gazebo.launch.py starts.
 """
 
 from dataclasses import dataclass
@@ -23,8 +27,12 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 JOINT_NAMES = ('shoulder_pan', 'shoulder_lift', 'elbow')
+# The arm (m): a column at the origin up to the shoulder, then two links and a round tip.
 SHOULDER_HEIGHT = 0.4
+BASE_RADIUS = 0.06
 LINK_LENGTHS = (0.5, 0.5)
+LINK_RADII = (0.025, 0.02)
+TIP_RADIUS = 0.025
 
 RUNNING = 'running'
 SUCCESS = 'success'
@@ -58,6 +66,23 @@ class ReachAroundTask:
     obstacle_height: float = 0.12
     tolerance: float = 0.03
     time_limit: float = 6.0
+
+    @property
+    def nominal_goal(self) -> Tuple[float, float, float]:
+        """The centre of the goal region (where the models draw the goal marker)."""
+        return polar_to_xyz(self.goal_theta, self.goal_radius, self.tip_height)
+
+    @property
+    def goal_region_radius(self) -> float:
+        """Radius of the disc about ``nominal_goal`` that holds every goal ``sample`` draws.
+
+        Goals fill a polar rectangle (theta +- goal_theta_noise, radius +- goal_radius_noise);
+        the distance from its centre is largest at a corner.
+        """
+        return max(math.hypot(r * math.cos(self.goal_theta_noise) - self.goal_radius,
+                              r * math.sin(self.goal_theta_noise))
+                   for r in (self.goal_radius - self.goal_radius_noise,
+                             self.goal_radius + self.goal_radius_noise))
 
     def sample(self, seed: int) -> Episode:
         """Same seed, same episode."""

@@ -99,12 +99,14 @@ def test_gazebo_launch_names_the_controllers_it_spawns():
     for name in ('joint_state_broadcaster', 'arm_controller', 'forward_position_controller'):
         assert name in strings and name in cm
     for needed in ('--param-file', '/clock@rosgraph_msgs/msg/Clock[gz.msgs.Clock', 'create',
-                   'robot_state_publisher', 'use_sim_time', 'spawner'):
+                   'robot_state_publisher', 'use_sim_time', 'spawner', 'goal_node', 'goal.yaml'):
         assert needed in strings, needed
+    assert "'goal_node = dil_ros.nodes.goal_node:main'" in (ROOT / 'setup.py').read_text()
 
 
 def test_node_params_yaml_keyed_by_node_name():
-    for node, path in (('sim_node', 'sim.yaml'), ('expert_node', 'expert.yaml')):
+    for node, path in (('sim_node', 'sim.yaml'), ('expert_node', 'expert.yaml'),
+                       ('goal_node', 'goal.yaml')):
         cfg = yaml.safe_load((ROOT / 'config' / path).read_text())
         assert list(cfg) == [node] and 'ros__parameters' in cfg[node]
 
