@@ -17,12 +17,11 @@ from typing import Any, Dict, List
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import String
 
 from dil_ros.errors import DilRosError
+from dil_ros.nodes.task_topics import LATCHED_QOS, RESULT_TOPIC
 
-LATCHED = QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 START_TIMEOUT_S = 60.0
 
 
@@ -80,7 +79,7 @@ class Harness:
         self.processes: List[NodeProcess] = []
         self.results: Dict[int, Dict[str, Any]] = {}
         self._changed = threading.Condition()
-        self.client.create_subscription(String, '/task/episode_result', self._on_result, LATCHED)
+        self.client.create_subscription(String, RESULT_TOPIC, self._on_result, LATCHED_QOS)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()
 
