@@ -44,6 +44,19 @@ Action: ``joints`` are what the policy commands, in order. ``state_joints`` (opt
 state and command use different names (``/joint_states`` q0..q2, commands q1..q3); the node holds
 at the measured position of ``state_joints``, and teleop messages are read by the action names.
 
+Staleness (``max_age_s``, optional on each observation entry, seconds or ``.inf``): how long a
+key's newest value stays valid. The converter carries a key's last value this long past its last
+message before it ends the episode, and the policy node counts the key stale after this long
+instead of its ``observation_timeout_s``: training and serving accept the same ages. Give
+``.inf`` to a latched topic published once (a goal); leave it out for streams (both sides then use
+their default, the converter's ``--max-staleness`` and the node's ``observation_timeout_s``, both
+0.5 s).
+
+State-action agreement (``action.max_state_error``, optional, in the action's units): the largest
+difference between an action joint's recorded command and its measured ``state_joints`` position
+that is still tracking; the converter flags frames beyond it (a reset or a blocked joint inside an
+episode). Default: what the joint can travel in 0.5 s at its ``max_velocity``.
+
 Limits are required for every action joint: ``lower``/``upper`` clip each command and
 ``max_velocity`` bounds its change per second. For a velocity action (a twist base, joints named
 ``linear.x``, ``angular.z``) the same keys bound the commanded velocity and its change per second
@@ -136,6 +149,15 @@ class _Reader:
             raise self.fail(key, f'duplicate index in {value}')
         return tuple(value)
 
+    def positive(self, value: Any, key: str, inf: bool = False) -> float:
+        """A number > 0; with ``inf``, also ``.inf`` (YAML) or ``'inf'`` (JSON has no inf)."""
+        if inf and value == 'inf':
+            return float('inf')
+        number = float(self.typed(value, key, (float, int)))
+        if not number > 0 or (number == float('inf') and not inf):
+            raise self.fail(key, f'must be > 0{" (or .inf)" if inf else ""}, got {value!r}')
+        return number
+
     def topic(self, value: Any, key: str) -> str:
         self.typed(value, key, str)
         if not value.startswith('/') and not value.startswith('~'):
@@ -160,9 +182,10 @@ def _observation(r: _Reader, key: Any, entry: Any) -> ObservationSpec:
     if not isinstance(key, str) or not key.startswith('observation.'):
         raise r.fail(path, "observation keys must start with 'observation.'")
     e = r.mapping(entry, path, ('topic', 'type', 'field', 'joints', 'indices', 'fields',
-                                'names'), ())
+                                'names', 'max_age_s'), ())
+    age = r.positive(e['max_age_s'], f'{path}.max_age_s', inf=True) if 'max_age_s' in e else None
     if 'topic' not in e and 'type' not in e:
-        for bad in ('field', 'joints', 'indices', 'fields'):
+        for bad in ('field', 'joints', 'indices', 'fields', 'max_age_s'):
             if bad in e:
                 raise r.fail(f'{path}.{bad}', 'a key without topic/type lists only its names')
         if 'names' not in e:
@@ -187,22 +210,27 @@ def _observation(r: _Reader, key: Any, entry: Any) -> ObservationSpec:
         joints = r.names(e['joints'], f'{path}.joints')
         indices = r.indices(e['indices'], f'{path}.indices', len(joints)) \
             if 'indices' in e else ()
-        return ObservationSpec(key, topic, mtype, joints=joints, field=fld, indices=indices)
+        return ObservationSpec(key, topic, mtype, joints=joints, field=fld, indices=indices,
+                               max_age_s=age)
     for bad in ('joints', 'field', 'indices'):
         if bad in e:
             raise r.fail(f'{path}.{bad}', f"only JointState topics take '{bad}'; "
                                           "list dotted message paths under 'fields'")
     if 'fields' not in e:
         raise r.fail(f'{path}.fields', 'missing required key')
-    return ObservationSpec(key, topic, mtype, fields=r.names(e['fields'], f'{path}.fields'))
+    return ObservationSpec(key, topic, mtype, fields=r.names(e['fields'], f'{path}.fields'),
+                           max_age_s=age)
 
 
 def _action(r: _Reader, value: Any, observations: Dict[str, ObservationSpec]) -> ActionSpec:
-    act = r.mapping(value, 'action', ('joints', 'controller', 'state_joints'), ('joints',))
+    act = r.mapping(value, 'action', ('joints', 'controller', 'state_joints', 'max_state_error'),
+                    ('joints',))
     joints = r.names(act['joints'], 'action.joints')
     controller = r.typed(act.get('controller', 'arm_controller'), 'action.controller', str)
+    bound = (r.positive(act['max_state_error'], 'action.max_state_error')
+             if 'max_state_error' in act else None)
     if 'state_joints' not in act:
-        return ActionSpec(joints, controller)
+        return ActionSpec(joints, controller, max_state_error=bound)
     state = r.names(act['state_joints'], 'action.state_joints')
     if len(state) != len(joints):
         raise r.fail('action.state_joints', f'expected one measured joint per action joint '
@@ -215,7 +243,7 @@ def _action(r: _Reader, value: Any, observations: Dict[str, ObservationSpec]) ->
         if joint not in measured:
             raise r.fail('action.state_joints', f'joint {joint!r} is not in any JointState '
                                                 'position observation')
-    return ActionSpec(joints, controller, state)
+    return ActionSpec(joints, controller, state, bound)
 
 
 def _limits(r: _Reader, value: Any, action: ActionSpec) -> Dict[str, JointLimit]:

@@ -38,6 +38,7 @@ class ObservationSpec:
     fields: Tuple[str, ...] = ()
     indices: Tuple[int, ...] = ()
     labels: Tuple[str, ...] = ()
+    max_age_s: Optional[float] = None  # None: the converter's / node's default; inf: latched
 
     @property
     def has_topic(self) -> bool:
@@ -65,6 +66,7 @@ class ActionSpec:
     joints: Tuple[str, ...]
     controller: str = 'arm_controller'
     state_joints: Tuple[str, ...] = ()
+    max_state_error: Optional[float] = None  # None: the converter's default bound
 
     def __post_init__(self):
         if not self.state_joints:
@@ -138,11 +140,15 @@ class Contract:
                     entry['indices'] = list(spec.indices)
             else:
                 entry = {'topic': spec.topic, 'type': spec.type, 'fields': list(spec.fields)}
+            if spec.max_age_s is not None:  # JSON has no infinity: 'inf' reads back as one
+                entry['max_age_s'] = spec.max_age_s if spec.max_age_s < float('inf') else 'inf'
             obs[key] = entry
         action: Dict[str, Any] = {'joints': list(self.action.joints),
                                   'controller': self.action.controller}
         if self.action.state_joints != self.action.joints:
             action['state_joints'] = list(self.action.state_joints)
+        if self.action.max_state_error is not None:
+            action['max_state_error'] = self.action.max_state_error
         out = {
             'name': self.name,
             'rate_hz': self.rate_hz,

@@ -91,6 +91,12 @@ def test_round_trip_through_mapping(contract, mapping):
      'observations.observation.state.names', 'only dataset-only keys'),
     (lambda m: m['observations']['observation.state'].pop('type'),
      'observations.observation.state.type', 'missing required key'),
+    (lambda m: m['observations']['observation.state'].update(max_age_s=0),
+     'observations.observation.state.max_age_s', 'must be > 0 (or .inf), got 0'),
+    (lambda m: m['observations']['observation.state'].update(max_age_s='forever'),
+     'observations.observation.state.max_age_s', "expected float, got str ('forever')"),
+    (lambda m: m['action'].update(max_state_error=float('inf')), 'action.max_state_error',
+     'must be > 0, got inf'),
 ])
 def test_bad_contract_names_file_and_key(tmp_path, mapping, mutate, key, problem):
     mutate(mapping)
@@ -191,6 +197,21 @@ def test_new_keys_round_trip(mapping):
     assert c.action.state_joints == ('q0', 'q1', 'q2')
     assert c.sampling == 'linear'
     assert contract_from_mapping(c.to_mapping()).to_mapping() == c.to_mapping() == mapping
+
+
+def test_staleness_and_state_error_bounds_round_trip_as_json(mapping):
+    """max_age_s .inf (a latched goal) travels as 'inf' (policy.ts metadata is strict JSON)."""
+    import json
+    mapping['observations']['observation.environment_state']['max_age_s'] = float('inf')
+    mapping['observations']['observation.state']['max_age_s'] = 0.25
+    mapping['action']['max_state_error'] = 0.3
+    c = contract_from_mapping(mapping)
+    assert c.observations['observation.environment_state'].max_age_s == float('inf')
+    assert c.observations['observation.state'].max_age_s == 0.25
+    assert c.action.max_state_error == 0.3
+    text = json.dumps(c.to_mapping(), allow_nan=False)
+    assert contract_from_mapping(json.loads(text)) == c
+    assert contract_from_mapping(json.loads(text)).differences(c) == []
 
 
 def test_sampling_defaults_to_zero_order_hold(contract, mapping):

@@ -134,11 +134,14 @@ class PolicyController:
             return next(iter(self.faults.values()))
         if not self.buffer.ready():
             return f'waiting for observations: {", ".join(self.buffer.missing())}'
-        stale = self.buffer.stale_keys(now, self.config.observation_timeout_s)
+        max_age = {k: s.max_age_s for k, s in self.contract.observations.items()
+                   if s.max_age_s is not None}  # the bound the converter carried them by
+        stale = self.buffer.stale_keys(now, self.config.observation_timeout_s, max_age)
         if stale:
-            what = ', '.join(self._describe(k) for k in stale)
-            return (f'stale observations: {what}: none newer than observation_timeout_s '
-                    f'{self.config.observation_timeout_s} s')
+            timeout = f'observation_timeout_s {self.config.observation_timeout_s} s'
+            return 'stale observations: ' + '; '.join(
+                f'{self._describe(k)}: none newer than '
+                + (f'max_age_s {max_age[k]} s' if k in max_age else timeout) for k in stale)
         return None
 
     def _describe(self, key: str) -> str:

@@ -70,12 +70,16 @@ class ObservationBuffer:
         """Each key's newest stamp in seconds (keys without an observation left out)."""
         return {k: h[-1][0] * 1e-9 for k, h in self._hist.items() if h}
 
-    def stale_keys(self, now: float, timeout_s: float) -> List[str]:
-        """Keys (stamped or not) whose newest observation is older than ``timeout_s`` at ``now``.
+    def stale_keys(self, now: float, timeout_s: float,
+                   max_age_s: Optional[Dict[str, float]] = None) -> List[str]:
+        """Keys (stamped or not) whose newest observation is older than ``timeout_s`` at ``now``
+        (or than their own bound in ``max_age_s``, the contract's, which may be inf).
 
         A key with no observation yet is missing, not stale.
         """
-        return [k for k, t in self.newest_per_key().items() if now - t > timeout_s]
+        bound = max_age_s or {}
+        return [k for k, t in self.newest_per_key().items()
+                if now - t > bound.get(k, timeout_s)]
 
     def latest(self, key: str) -> Optional[np.ndarray]:
         hist = self._hist[key]

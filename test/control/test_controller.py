@@ -217,3 +217,24 @@ def test_the_robot_contracts_limits_clamp_commands(contract):
     req = c.tick(1.0).request
     c.on_result(req, chunk(contract, q=(0.1, 0.2, 0.9)), 1.0)
     np.testing.assert_allclose(c.tick(1.0).command, [0.1, 0.2, 0.25])
+
+
+def test_a_latched_key_goes_stale_by_its_contract_max_age(contract):
+    """A goal published once (max_age_s: .inf) never goes stale; a bound of 1 s holds after 1 s,
+    as the converter carried it in training; other keys keep observation_timeout_s."""
+    for age, stale_at in ((float('inf'), None), (1.0, 2.05)):
+        mapping = contract.to_mapping()
+        mapping['observations'][GOAL]['max_age_s'] = age if age < float('inf') else 'inf'
+        c = PolicyController(contract_from_mapping(mapping), ControlConfig(),
+                             stamped_keys=[STATE])
+        c.set_active(True)
+        c.set_enabled(True)
+        feed(c, 1.0)
+        for t in np.round(np.arange(1.1, 3.05, 0.1), 6):  # states keep coming, the goal does not
+            c.observe(STATE, ns(t), (0.1, 0.2, 0.3))
+            reason = c.hold_reason(t)
+            if stale_at is None or t < stale_at:
+                assert reason is None, (age, t, reason)
+            else:
+                assert reason == ('stale observations: observation.environment_state '
+                                  '(/task/goal): none newer than max_age_s 1.0 s'), t
