@@ -1,5 +1,7 @@
-"""Teleoperation logic without DDS or devices: input state, dead-man, mapping to commands."""
-from dil_ros.teleop.mapping import (
-    Command, InputEvent, InputState, MODES, TeleopConfig, TeleopMapper)
+"""Teleoperation logic without DDS: input state, dead-man, mapping, the guarded target, keys."""
+from dil_ros.teleop.inputs import from_pygame, InputEvent, InputState
+from dil_ros.teleop.mapping import Command, MODES, TeleopConfig, TeleopMapper
+from dil_ros.teleop.safety import PositionGuard
 
-__all__ = ['Command', 'InputEvent', 'InputState', 'MODES', 'TeleopConfig', 'TeleopMapper']
+__all__ = ['Command', 'from_pygame', 'InputEvent', 'InputState', 'MODES', 'PositionGuard',
+           'TeleopConfig', 'TeleopMapper']

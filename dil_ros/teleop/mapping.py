@@ -1,65 +1,30 @@
 """Map gamepad/keyboard input to robot commands, behind a dead-man switch.
 
-Input arrives as :class:`InputEvent` s (from pygame through :func:`from_pygame`, or synthetic in
-tests) and is
-folded into an :class:`InputState`. Every control tick, :meth:`TeleopMapper.update` turns the state
-into a
-:class:`Command`:
+Every control tick, :meth:`TeleopMapper.update` turns the :class:`~dil_ros.teleop.inputs.InputState`
+into a :class:`Command`. Inputs are one signed value per joint (stick axis, or a +/- key pair),
+times the joint's ``max_velocity`` and ``scale``: joint velocities in ``action.joints`` order.
 
-* ``joint_velocity`` - one signed input per joint (stick axis, or a +/- key pair) times the joint's
-  ``max_velocity`` and ``scale``: joint velocities in the contract's ``action.joints`` order.
-* ``joint_position`` - the same velocities integrated into an absolute position target, starting
-  from the
-  measured joint positions (``/joint_states``) when the dead-man is pressed, clamped to the
-  contract limits.
+* ``joint_position`` - the velocities integrated into an absolute position target by
+  :class:`~dil_ros.teleop.safety.PositionGuard` (starts from the measured joints, bounded lead,
+  contract limits).
+* ``joint_velocity`` - the same velocities. A position controller (``command_interface``
+  'position', what the contract's teleop topic and its recorded ``action`` are) gets them integrated
+  into positions exactly as in ``joint_position`` mode, so the arm moves at the commanded rate; a
+  velocity controller ('velocity') gets the velocities.
 * ``twist`` - inputs as (linear x, y, z, angular z), times ``max_linear`` / ``max_angular``.
 
 Nothing moves unless the dead-man is held; on release the command is *hold*: zero velocity, the
-last target
-position, or a zero twist. A 'reset' event (device unplugged, window lost focus) releases
-everything.
+last target position (within ``max_lead`` of the arm), or a zero twist. A 'reset' input event
+(device unplugged, window lost focus) releases everything.
 """
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from dataclasses import dataclass
+from typing import List, Mapping, Optional, Sequence, Tuple
+
+from dil_ros.teleop.inputs import InputEvent, InputState
+from dil_ros.teleop.safety import PositionGuard
 
 MODES = ('joint_velocity', 'joint_position', 'twist')
-
-
-@dataclass(frozen=True)
-class InputEvent:
-    """One input change.
-
-    kind: 'axis' (id: index, value in [-1, 1]), 'button' (id: index, value: pressed),
-    'key' (id: pygame key name, value: pressed) or 'reset' (release everything).
-    """
-
-    kind: str
-    id: Union[int, str] = 0
-    value: float = 0.0
-
-
-@dataclass
-class InputState:
-    axes: Dict[int, float] = field(default_factory=dict)
-    buttons: Set[int] = field(default_factory=set)
-    keys: Set[str] = field(default_factory=set)
-
-    def apply(self, event: InputEvent) -> None:
-        if event.kind == 'axis':
-            self.axes[int(event.id)] = max(-1.0, min(1.0, float(event.value)))
-        elif event.kind == 'button':
-            (self.buttons.add if event.value else self.buttons.discard)(int(event.id))
-        elif event.kind == 'key':
-            (self.keys.add if event.value else self.keys.discard)(str(event.id))
-        elif event.kind == 'reset':
-            self.clear()
-        else:
-            raise ValueError(f'unknown input event kind {event.kind!r}')
-
-    def clear(self) -> None:
-        self.axes.clear()
-        self.buttons.clear()
-        self.keys.clear()
+INTERFACES = ('position', 'velocity')
 
 
 @dataclass(frozen=True)
@@ -81,10 +46,15 @@ class TeleopConfig:
     deadzone: float = 0.1
     max_linear: float = 0.2
     max_angular: float = 0.5
+    max_lead: float = 0.15
+    command_interface: str = 'position'
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {self.mode!r}')
+        if self.command_interface not in INTERFACES:
+            raise ValueError(f'command_interface must be one of {INTERFACES}, got '
+                             f'{self.command_interface!r}')
         if len(self.max_velocity) != len(self.joints):
             raise ValueError('max_velocity needs one value per joint')
         if self.mode != 'twist' and len(self.axes) < len(self.joints) and \
@@ -107,6 +77,16 @@ class TeleopConfig:
     def dims(self) -> int:
         return 4 if self.mode == 'twist' else len(self.joints)
 
+    @property
+    def sends_positions(self) -> bool:
+        return self.mode == 'joint_position' or (self.mode == 'joint_velocity'
+                                                 and self.command_interface == 'position')
+
+    @property
+    def joint_keys(self) -> Tuple[Tuple[str, str], ...]:
+        """The +/- key pairs in use (one per output dimension)."""
+        return tuple(self.keys[:self.dims])
+
 
 @dataclass(frozen=True)
 class Command:
@@ -118,13 +98,20 @@ class Command:
 
 
 class TeleopMapper:
-    """Dead-man handling, input shaping, position integration and clamping."""
+    """Dead-man handling, input shaping, and the guarded position target."""
 
     def __init__(self, config: TeleopConfig):
         self.config = config
         self.state = InputState()
-        self.target: Optional[List[float]] = None
+        c = config
+        lower = c.lower or (float('-inf'),) * len(c.joints)
+        upper = c.upper or (float('inf'),) * len(c.joints)
+        self.guard = PositionGuard(lower, upper, c.max_velocity, c.max_lead)
         self._was_active = False
+
+    @property
+    def target(self) -> Optional[List[float]]:
+        return None if self.guard.target is None else self.guard.target.tolist()
 
     def handle(self, events: Sequence[InputEvent]) -> None:
         for event in events:
@@ -152,9 +139,16 @@ class TeleopMapper:
             out.append(max(-1.0, min(1.0, value)))
         return out
 
+    def reanchor(self, measured: Optional[Mapping[str, float]]) -> None:
+        """Restart the position target from ``measured`` (after a reset of the robot)."""
+        if measured is not None and all(j in measured for j in self.config.joints):
+            self.guard.anchor([measured[j] for j in self.config.joints])
+        else:
+            self.guard.target = None
+
     def update(self, dt: float,
                measured: Optional[Mapping[str, float]] = None) -> Optional[Command]:
-        """The command for this tick; None in position mode until a joint state was seen."""
+        """The command for this tick; None for positions until a joint state was seen."""
         c = self.config
         active = self.deadman()
         u = self.inputs() if active else [0.0] * c.dims
@@ -162,36 +156,15 @@ class TeleopMapper:
             vals = tuple(x * c.max_linear for x in u[:3]) + (u[3] * c.max_angular,)
             return Command('twist', vals, active)
         vel = [x * vmax * c.scale for x, vmax in zip(u, c.max_velocity)]
-        if c.mode == 'joint_velocity':
+        if not c.sends_positions:
             return Command('velocity', tuple(vel), active)
-        if active and not self._was_active and measured is not None:
-            self.target = None  # re-anchor on the robot at each press: no jump to a stale target
+        pressed = active and not self._was_active
         self._was_active = active
-        if self.target is None:
-            if measured is None or any(j not in measured for j in c.joints):
-                return None
-            self.target = [self.clamp(i, measured[j]) for i, j in enumerate(c.joints)]
-        if active:
-            self.target = [self.clamp(i, p + v * dt) for i, (p, v) in
-                           enumerate(zip(self.target, vel))]
-        return Command('position', tuple(self.target), active)
-
-    def clamp(self, i: int, value: float) -> float:
-        c = self.config
-        lo = c.lower[i] if i < len(c.lower) else float('-inf')
-        hi = c.upper[i] if i < len(c.upper) else float('inf')
-        return min(hi, max(lo, value))
-
-
-def from_pygame(event) -> Optional[InputEvent]:
-    """Translate one pygame event (joystick or keyboard) into an InputEvent, or None."""
-    import pygame
-    if event.type == pygame.JOYAXISMOTION:
-        return InputEvent('axis', event.axis, event.value)
-    if event.type in (pygame.JOYBUTTONDOWN, pygame.JOYBUTTONUP):
-        return InputEvent('button', event.button, float(event.type == pygame.JOYBUTTONDOWN))
-    if event.type in (pygame.KEYDOWN, pygame.KEYUP):
-        return InputEvent('key', pygame.key.name(event.key), float(event.type == pygame.KEYDOWN))
-    if event.type in (pygame.JOYDEVICEREMOVED, pygame.WINDOWFOCUSLOST):
-        return InputEvent('reset')
-    return None
+        if measured is None or any(j not in measured for j in c.joints):
+            return None
+        q = [measured[j] for j in c.joints]
+        if pressed or self.guard.target is None:
+            self.guard.anchor(q)  # each press starts on the robot: no stale target
+        # Released: hold the target, kept within max_lead of the arm.
+        target = self.guard.step(vel if active else [0.0] * len(q), dt, q)
+        return Command('position', tuple(float(v) for v in target), active)
