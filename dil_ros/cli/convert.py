@@ -6,6 +6,7 @@ uses at run time; to sample otherwise, change the contract (and train on the res
 import argparse
 
 from dil_ros.cli.main import CliError
+from dil_ros.data.jumps import ON_JUMP
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--receive-stamps', action='store_true',
                         help="time messages by the bag's receive stamps, even those with a "
                              'header stamp (default: header stamp where non-zero)')
+    parser.add_argument('--max-staleness', type=float, default=None, metavar='S',
+                        help="carry an observation's last value up to S seconds past its last "
+                             "message (default 0.5, the policy node's observation_timeout_s); "
+                             "a contract key's max_age_s wins")
+    parser.add_argument('--on-jump', choices=ON_JUMP, default='split',
+                        help='frames where the action and the measured state disagree (a reset, '
+                             'a blocked joint): split the episode there (default), drop the '
+                             'episode, or keep it; each case is reported')
+    parser.add_argument('--max-state-error', type=float, default=None, metavar='E',
+                        help="largest |action - measured state| per joint (default: the "
+                             "contract's action.max_state_error, else 0.5 s at max_velocity)")
     parser.add_argument('--task', default='', help='task text stored with every episode')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing dataset')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -29,12 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dil_ros.contract import resolve_contract
-    from dil_ros.data.convert import convert_bags, ConvertOptions
-    if args.gap_threshold is not None and args.gap_threshold <= 0:
-        raise CliError(f'--gap-threshold must be > 0, got {args.gap_threshold}')
+    from dil_ros.data.convert import convert_bags, ConvertOptions, DEFAULT_MAX_STALENESS_S
+    for flag in ('gap_threshold', 'max_staleness', 'max_state_error'):
+        value = getattr(args, flag)
+        if value is not None and not value > 0:
+            raise CliError(f'--{flag.replace("_", "-")} must be > 0, got {value}')
     contract = resolve_contract(args.contract)
     options = ConvertOptions(gap_threshold_s=args.gap_threshold, trim_idle=args.trim_idle,
-                             task=args.task, header_stamps=not args.receive_stamps)
+                             task=args.task, header_stamps=not args.receive_stamps,
+                             on_jump=args.on_jump, max_state_error=args.max_state_error,
+                             max_staleness_s=args.max_staleness or DEFAULT_MAX_STALENESS_S)
     report = convert_bags(args.bags, contract, args.out, options, overwrite=args.overwrite,
                           progress=not args.quiet)
     print(report.summary())

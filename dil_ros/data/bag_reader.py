@@ -32,12 +32,14 @@ class BagError(DilRosError):
 
 @dataclass
 class TopicSeries:
-    """One key's messages: receive times (int64 ns) and the vectors taken from them."""
+    """One key's messages: times (int64 ns) and the vectors taken from them. ``header_stamped``
+    counts the messages timed by their header stamp (the others by the bag's receive time)."""
 
     key: str
     topic: str
     times_ns: np.ndarray
     values: np.ndarray
+    header_stamped: int = 0
 
 
 @dataclass
@@ -187,6 +189,7 @@ def _read_open(reader, path: Path, contract: Contract, typestore,
 
     times: Dict[str, List[int]] = {key: [] for e in wanted.values() for key, _, _ in e}
     values: Dict[str, List[np.ndarray]] = {key: [] for key in times}
+    from_header: Dict[str, int] = {key: 0 for key in times}
     count = 0
     topic = '?'
     try:
@@ -194,11 +197,13 @@ def _read_open(reader, path: Path, contract: Contract, typestore,
             topic = conn.topic
             msg = typestore.deserialize_cdr(raw, conn.msgtype)
             header = getattr(msg, 'header', None) if header_stamps else None
-            if header is not None and (header.stamp.sec or header.stamp.nanosec):
+            stamped = header is not None and bool(header.stamp.sec or header.stamp.nanosec)
+            if stamped:
                 stamp = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
             for key, _, fn in wanted[topic]:
                 values[key].append(fn(msg))
                 times[key].append(stamp)
+                from_header[key] += stamped
             count += 1
     except FieldError as exc:
         raise BagError(f'{path}: {exc}') from None
@@ -214,6 +219,6 @@ def _read_open(reader, path: Path, contract: Contract, typestore,
                 raise BagError(f'{path}: topic {topic} has no messages')
             t = np.asarray(times[key], dtype=np.int64)
             order = np.argsort(t, kind='stable')
-            series[key] = TopicSeries(key, topic, t[order],
-                                      np.stack(values[key])[order])
+            series[key] = TopicSeries(key, topic, t[order], np.stack(values[key])[order],
+                                      from_header[key])
     return BagContents(path=path, series=series, message_count=count)

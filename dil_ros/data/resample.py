@@ -1,12 +1,15 @@
 """The policy grid of one recording; find gaps and idle starts/ends.
 
 The grid runs at the contract's ``rate_hz`` from the first instant every key has a value to the
-last instant every key still has one. Values are put on it by :func:`dil_ros.sampling.
-sample_series` with the contract's ``sampling`` rule, as the policy node does at run time.
+last instant every key still has one: a key's last value counts for ``hold`` past its last
+message (the contract's ``max_age_s``, or the converter's ``--max-staleness``), so a slow or
+latched topic (a goal published once) does not end the episode at its last message. Values are
+put on it by :func:`dil_ros.sampling.sample_series` with the contract's ``sampling`` rule, as the
+policy node does at run time; after a key's last message both hold its last value.
 """
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -25,14 +28,20 @@ class Gap:
                 f'after t = {self.start_s:.3f} s')
 
 
-def grid(series_times: Dict[str, np.ndarray], rate_hz: float) -> Tuple[int, np.ndarray]:
+def grid(series_times: Dict[str, np.ndarray], rate_hz: float,
+         hold_ns: Optional[Dict[str, float]] = None) -> Tuple[int, np.ndarray]:
     """``(t0_ns, offsets_ns)``: the grid start and its int64 offsets from it, in nanoseconds.
 
-    Integer nanoseconds keep a message recorded exactly on a grid instant on that instant.
-    Empty offsets when the keys never overlap in time.
+    ``hold_ns`` (key -> ns, inf allowed; missing keys 0) lets a key's last value count that long
+    after its last message, never past the last message of all keys. Integer nanoseconds keep a
+    message recorded exactly on a grid instant on that instant. Empty offsets when the keys never
+    overlap in time.
     """
+    hold = hold_ns or {}
     t0 = max(int(t[0]) for t in series_times.values())
-    t1 = min(int(t[-1]) for t in series_times.values())
+    t_end = max(int(t[-1]) for t in series_times.values())
+    t1 = min([t_end] + [int(t[-1]) + int(hold.get(k, 0)) for k, t in series_times.items()
+                        if hold.get(k, 0) < t_end - int(t[-1])])
     if t1 < t0:
         return t0, np.zeros(0, dtype=np.int64)
     n = int(np.floor((t1 - t0) * 1e-9 * rate_hz + 1e-9)) + 1

@@ -204,8 +204,10 @@ def test_unknown_and_custom_types(tmp_path, bags, arm, contract):
 def test_convert_skips_bad_bags_and_writes_dataset(tmp_path, bags, arm, contract, bad_bags):
     good = [bags.write(tmp_path / f'good{i}', arm.messages(seconds=1.0 + i),
                        custom={'success': 'true' if i else 'false'}) for i in range(2)]
+    # The synthetic action is twice the state: keep the frames where they drift apart.
     report = convert_bags([good[0], bad_bags['missing_topic'], good[1]], contract,
-                          tmp_path / 'ds', ConvertOptions(task='reach'), progress=False)
+                          tmp_path / 'ds', ConvertOptions(task='reach', on_jump='keep'),
+                          progress=False)
     assert len(report.converted) == 2 and len(report.skipped) == 1
     assert 'skipped:' in report.summary() and 'missing_topic' in report.summary()
     ds = read_dataset(tmp_path / 'ds')
