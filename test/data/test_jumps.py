@@ -83,7 +83,9 @@ def test_a_blocked_joint_is_named(tmp_path, bags, arm, contract, contract_path, 
     rc = main(['convert', str(bag), '--contract', str(contract_path), '--out',
                str(tmp_path / 'ds'), '--quiet', '--max-state-error', '0.3'])
     out = capsys.readouterr().out
-    assert rc == 0 and 'disagree in 26 of 41 frames (1.5-4.0 s): elbow off by 0.868 (bound 0.300) at 3.1 s' in out
+    assert rc == 0
+    assert ('disagree in 26 of 41 frames (1.5-4.0 s): elbow off by 0.868 (bound 0.300) at 3.1 s'
+            in out)
     assert 'shoulder' not in out
     assert 'split into 1 episode (15 frames)' in out
     eps = read_dataset(tmp_path / 'ds').episodes
