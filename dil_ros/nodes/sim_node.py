@@ -16,6 +16,7 @@ it; set ``seed`` first to replay an episode (same seed, same goal and initial st
 """
 
 import json
+import math
 import sys
 import time
 from typing import Any, Dict
@@ -61,7 +62,8 @@ class SimNode(Node):
         self.auto_reset = declare('auto_reset', True, 'start the next episode after one ends')
         self.reset_delay = declare('reset_delay', 0.5, 'sim seconds between episode end and reset')
         self.max_episodes = declare('max_episodes', 0, 'episodes with auto_reset; 0 = no limit')
-        time_limit = declare('time_limit', 6.0, 'episode time limit in sim seconds', True)
+        time_limit = declare('time_limit', 6.0, 'episode time limit in sim seconds; 0 = none '
+                             '(recording by hand: the operator ends episodes)', True)
         self.settle_time = declare(
             'settle_time', 0.5, 'sim seconds an episode runs on after success before its result '
             'is published (recordings then show the arm arriving, not only approaching)')
@@ -69,7 +71,7 @@ class SimNode(Node):
         video = declare('record_video', '', 'mp4 path to render to; empty = none', True)
         fps = declare('video_fps', 30.0, 'video frame rate (sim time)', True)
 
-        self.sim = ArmSim(ReachAroundTask(time_limit=time_limit))
+        self.sim = ArmSim(ReachAroundTask(time_limit=time_limit if time_limit > 0 else math.inf))
         self.substeps = max(1, int(round(1.0 / (rate * self.sim.dt))))
         self.tick = self.substeps * self.sim.dt
         self.rtf = max(0.0, float(rtf))
