@@ -1,16 +1,17 @@
 """Map gamepad/keyboard input to robot commands, behind a dead-man switch.
 
-Every control tick, :meth:`TeleopMapper.update` turns the :class:`~dil_ros.teleop.inputs.InputState`
-into a :class:`Command`. Inputs are one signed value per joint (stick axis, or a +/- key pair),
-times the joint's ``max_velocity`` and ``scale``: joint velocities in ``action.joints`` order.
+Every control tick, :meth:`TeleopMapper.update` turns the input state
+(:class:`~dil_ros.teleop.inputs.InputState`) into a :class:`Command`. Inputs are one signed value
+per joint (stick axis, or a +/- key pair), times the joint's ``max_velocity`` and ``scale``: joint
+velocities in ``action.joints`` order.
 
 * ``joint_position`` - the velocities integrated into an absolute position target by
   :class:`~dil_ros.teleop.safety.PositionGuard` (starts from the measured joints, bounded lead,
   contract limits).
 * ``joint_velocity`` - the same velocities. A position controller (``command_interface``
-  'position', what the contract's teleop topic and its recorded ``action`` are) gets them integrated
-  into positions exactly as in ``joint_position`` mode, so the arm moves at the commanded rate; a
-  velocity controller ('velocity') gets the velocities.
+  'position', what the contract's teleop topic and its recorded ``action`` are) gets them
+  integrated into positions exactly as in ``joint_position`` mode, so the arm moves at the
+  commanded rate; a velocity controller ('velocity') gets the velocities.
 * ``twist`` - inputs as (linear x, y, z, angular z), times ``max_linear`` / ``max_angular``.
 
 Nothing moves unless the dead-man is held; on release the command is *hold*: zero velocity, the

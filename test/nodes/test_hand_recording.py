@@ -153,7 +153,8 @@ def test_episode_by_keyboard_records_one_clean_goal(rig, contract, tmp_path):
     assert not result.warnings, result.warnings         # no state-action jumps
     episode, = result.episodes
     goals = np.unique(np.asarray(episode.observations['observation.environment_state']), axis=0)
-    assert goals == pytest.approx(np.asarray([ReachAroundTask().sample(SEED + 1).goal]))  # one goal
+    fresh = ReachAroundTask().sample(SEED + 1)
+    assert goals == pytest.approx(np.asarray([fresh.goal]))   # one goal: the fresh task's
     bag = next((tmp_path / 'session').glob('episode_*'))
     with Reader(bag) as reader:
         conns = [c for c in reader.connections if c.topic == '/joint_states']
@@ -162,5 +163,5 @@ def test_episode_by_keyboard_records_one_clean_goal(rig, contract, tmp_path):
     speed = np.abs(np.array([m.velocity for m in msgs])).max(axis=0)
     assert np.all(speed <= [contract.limits[j].max_velocity for j in contract.action.joints])
     assert np.abs(np.diff(q, axis=0)).max() < 0.05       # no reset inside the episode
-    assert q[0] == pytest.approx(ReachAroundTask().sample(SEED + 1).q0, abs=0.02)  # fresh task
+    assert q[0] == pytest.approx(fresh.q0, abs=0.02)  # fresh task
     assert np.ptp(q[:, 0]) > 0.5 and np.ptp(q[:, 1]) > 0.2  # it was driven
