@@ -12,6 +12,11 @@ the operator's mark wins over the ``success`` parameter. Episode metadata comes 
 set`` between episodes).
 Status: ``~/status`` (std_msgs/String, JSON, transient local) every ``status_period_s`` and after
 each change.
+
+QoS: each subscription matches the publishers it sees: best effort when they all are, and
+transient local when they all are (a latched topic, e.g. a goal published once): then the topic's
+newest message is also kept between episodes and starts each one (``Recorder.latch``). A topic
+without publishers yet is subscribed volatile and looked at again every 0.5 s until they appear.
 """
 import json
 import sys
@@ -83,6 +88,8 @@ class RecorderNode(Node):
         self.recorder = Recorder(session, {}, max_duration_s=p('max_duration_s'),
                                  flush_period_s=p('flush_period_s'), clock_ns=clock_ns)
         self.control = MutuallyExclusiveCallbackGroup()
+        self.subs = {}
+        self.unmatched = {}  # topic -> type, subscribed before any publisher was seen
         for topic, msgtype in topics.items():
             self.subscribe(topic, msgtype)
         self.status_pub = self.create_publisher(
@@ -95,7 +102,7 @@ class RecorderNode(Node):
         self.create_timer(0.1, self.on_tick, callback_group=self.control)
         self.create_timer(p('status_period_s'), self.publish_status, callback_group=self.control)
         self.discovery = (self.create_timer(0.5, self.discover, callback_group=self.control)
-                          if self.pending else None)
+                          if self.pending or self.unmatched else None)
         self.get_logger().info(f'recording {sorted(self.recorder.topics)} into {session.path}')
         self.publish_status()
 
@@ -109,6 +116,12 @@ class RecorderNode(Node):
         if infos and all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
                          for i in infos):
             qos.reliability = ReliabilityPolicy.BEST_EFFORT
+        if infos and all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
+                         for i in infos):
+            qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+            self.recorder.latch(topic)
+        if not infos:
+            self.unmatched[topic] = msgtype
         put, batch, cls = self.recorder.put, self.param('take_batch'), msg_class(msgtype)
         sim = self.param('use_sim_time')
         clock = self.get_clock()
@@ -128,9 +141,22 @@ class RecorderNode(Node):
         sub = self.create_subscription(
             cls, topic, on_message, qos, raw=True, callback_group=MutuallyExclusiveCallbackGroup(),
             qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        self.subs[topic] = sub
         self.recorder.add_topic(topic, msgtype)
 
+    def match_publishers(self):
+        """Subscribe again, with their QoS, to topics whose first publishers have appeared."""
+        for topic in [t for t in self.unmatched if self.get_publishers_info_by_topic(t)]:
+            msgtype = self.unmatched.pop(topic)
+            infos = self.get_publishers_info_by_topic(topic)
+            if all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for i in infos):
+                self.destroy_subscription(self.subs.pop(topic))
+                self.subscribe(topic, msgtype)
+                self.get_logger().info(f'{topic}: publishers are transient local (latched); '
+                                       'subscribed likewise')
+
     def discover(self):
+        self.match_publishers()
         graph = dict(self.get_topic_names_and_types())
         for topic in list(self.pending):
             if graph.get(topic):
@@ -141,7 +167,7 @@ class RecorderNode(Node):
                     self.get_logger().error(f'{topic}: not recorded: {exc}')
                     continue
                 self.get_logger().info(f'{topic}: found type {graph[topic][0]}')
-        if not self.pending:
+        if not self.pending and not self.unmatched:
             self.discovery.cancel()
 
     def metadata(self):

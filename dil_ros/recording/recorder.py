@@ -14,8 +14,12 @@ class Recorder:
     """start / stop (keep) / discard, auto-stop at ``max_duration_s``, status; no DDS.
 
     ``put(topic, data)`` is the subscription callbacks' only call: it hands bytes to the current
-    episode's
-    queue, or drops them when idle. Every command returns ``(ok, message)`` for a Trigger reply.
+    episode's queue, or drops them when idle. Every command returns ``(ok, message)`` for a
+    Trigger reply.
+
+    Latched topics (:meth:`latch`: their publishers are transient-local, e.g. a goal published
+    once) keep their newest message while idle too; each episode starts with it, stamped at the
+    episode's start (the value in effect then), so an episode records a goal published before it.
     """
 
     def __init__(self, session: Session, topics: Mapping[str, str],
@@ -39,12 +43,25 @@ class Recorder:
         self.marked_success: Optional[bool] = None
         self.kept = 0
         self._lock = threading.RLock()
+        self._latched: Dict[str, Optional[bytes]] = {}  # topic -> newest message (None: none)
 
     # ------------------------------------------------------------------ data path
     def put(self, topic: str, data: bytes, stamp_ns: Optional[int] = None) -> None:
+        if topic in self._latched:
+            with self._lock:  # not between start()'s replay and its new episode
+                self._latched[topic] = data
+                self._put(topic, data, stamp_ns)
+        else:
+            self._put(topic, data, stamp_ns)
+
+    def _put(self, topic: str, data: bytes, stamp_ns: Optional[int]) -> None:
         episode = self.episode
         if episode is not None:
             episode.put(topic, data, stamp_ns)
+
+    def latch(self, topic: str) -> None:
+        """Replay ``topic``'s newest message at the start of each episode (see the class)."""
+        self._latched.setdefault(topic, None)
 
     # ------------------------------------------------------------------ commands
     @property
@@ -75,6 +92,9 @@ class Recorder:
             except RecordingError as exc:
                 self.last_error = str(exc)
                 return False, self.last_error
+            for topic, data in self._latched.items():
+                if data is not None and topic in self.topics:
+                    episode.put(topic, data)
             self.episode = episode
             self.stopped_by_error = ''
             return True, f'recording {name} in {self.session.path}'
@@ -195,6 +215,9 @@ class Recorder:
             'last_error': self.last_error,
             'metadata': dict(episode.metadata if episode else self.metadata),
         }
+        latched = sorted(t for t, data in self._latched.items() if data is not None)
+        if latched:
+            out['latched'] = latched  # topics whose newest message starts each episode
         if episode is not None and any(episode.bad_messages.values()):
             out['undecodable'] = {t: n for t, n in dict(episode.bad_messages).items() if n}
         return out

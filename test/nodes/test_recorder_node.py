@@ -274,3 +274,58 @@ def test_sigkill_mid_episode(ros_context, tmp_path):
         json.loads((session / 'episodes.json').read_text())['episodes'][2]['duration_s'])]
     bag = read_bag(session / 'episode_0002')
     assert {t: len(v) for t, v in bag.items()} == {t: 40 for t in op.pubs}
+
+
+class LatchedGoal(Node):
+    """Publishes one goal with transient-local durability (latched) and calls ~/start, ~/stop."""
+
+    def __init__(self):
+        super().__init__('latched_goal')
+        self.clients_ = {n: self.create_client(Trigger, f'{NS}/{n}') for n in ('start', 'stop')}
+        self.pub = None
+
+    def publish_once(self):
+        self.pub = self.create_publisher(Point, '/task/goal', QoSProfile(
+            depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        self.pub.publish(Point(x=0.25, y=-0.5, z=0.75))
+
+    call = Operator.call
+
+
+@pytest.mark.parametrize('publisher_first', [True, False])
+def test_a_goal_published_once_before_the_episode_is_recorded(ros_context, tmp_path,
+                                                              publisher_first):
+    """The recorder subscribes transient local where the publishers are (found at start-up, or
+    once they appear), keeps the newest latched goal and starts every episode with it."""
+    from dil_ros.nodes.recorder_node import RecorderNode
+    goal = LatchedGoal()
+    if publisher_first:
+        goal.publish_once()
+    rec = RecorderNode(parameter_overrides=[
+        Parameter('output_dir', value=str(tmp_path / 'session')),
+        Parameter('status_period_s', value=0.1), Parameter('flush_period_s', value=0.1)])
+    executor = MultiThreadedExecutor(num_threads=3)
+    for node in (rec, goal):
+        executor.add_node(node)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    try:
+        if not publisher_first:
+            time.sleep(0.3)
+            goal.publish_once()
+        deadline = time.time() + 10
+        while time.time() < deadline and not rec.recorder.status().get('latched'):
+            time.sleep(0.05)
+        time.sleep(0.2)
+        for _ in range(2):
+            assert goal.call('start').success
+            time.sleep(0.2)
+            assert goal.call('stop').success
+    finally:
+        executor.shutdown()
+        thread.join(5)
+        rec.destroy_node()
+        goal.destroy_node()
+    for name in ('episode_0000', 'episode_0001'):
+        bag = read_bag(tmp_path / 'session' / name)
+        assert [(m.x, m.y, m.z) for m in bag['/task/goal']] == [(0.25, -0.5, 0.75)]

@@ -5,6 +5,7 @@ import os
 import time
 
 import pytest
+from rosbags.rosbag2 import Reader
 
 from dil_ros.recording import episode as episode_mod
 from dil_ros.recording import Recorder, Session
@@ -237,3 +238,28 @@ def test_operator_success_mark_wins(tmp_path, contract):
     assert rec.stop(success=True)[0]
     assert stored('episode_0002') == ('true', True, True)
     assert stored('episode_0000') == ('false', False, False)
+
+
+def test_a_latched_message_starts_every_episode(tmp_path, make_msgs):
+    """A note published once before recording (transient-local publisher) is in each episode,
+    first, stamped at the episode's start; a newer one replaces it; other topics are not kept."""
+    msgs = make_msgs(3)
+    clock = [1_000]
+    rec = make_recorder(tmp_path / 's', msgs, clock_ns=lambda: clock[0])
+    rec.latch('/note')
+    rec.put('/note', msgs['/note'][1][2], 500)   # 'xx', before any episode
+    rec.put('/joint_states', msgs['/joint_states'][1][0], 600)
+    assert rec.status()['latched'] == ['/note']
+    for i, note in enumerate(('xx', 'x')):
+        clock[0] = 2_000 + i
+        assert rec.start()[0]
+        rec.put('/joint_states', msgs['/joint_states'][1][1], 2_500)
+        rec.put('/note', msgs['/note'][1][1], 3_000)  # 'x' arrives mid-episode
+        assert rec.stop()[0]
+        with Reader(tmp_path / 's' / f'episode_000{i}') as reader:
+            got = [(c.topic, t, STORE.deserialize_cdr(raw, c.msgtype)) for c, t, raw in
+                   reader.messages()]
+        assert [(topic, t) for topic, t, _ in got] == [('/note', 2_000 + i),
+                                                       ('/joint_states', 2_500),
+                                                       ('/note', 3_000)]
+        assert [m.data for topic, _, m in got if topic == '/note'] == [note, 'x']
