@@ -4,6 +4,9 @@ One process::
 
     dil-ros train --dataset data/pusht --config config/train_default.yaml --out runs/pusht
 
+Without --config: train_default.yaml (Chi et al.'s U-Net) on a CUDA device, train_small.yaml on
+a CPU; the first line printed names the config and why.
+
 Hold out the last 10 % of the episodes for a validation loss, and stop after 20 minutes (the lr
 schedule is sized to fit; see dil_ros/training/schedule.py)::
 
@@ -30,8 +33,9 @@ def add_arguments(parser) -> None:
     parser.add_argument('--dataset', required=True, type=Path,
                         help='LeRobot v3.0 dataset directory')
     parser.add_argument('--config', type=Path, default=None,
-                        help='training config YAML (default: config/train_default.yaml); '
-                             'a resumed run uses its own')
+                        help='training config YAML (default: config/train_default.yaml, Chi et '
+                             "al.'s U-Net, on a CUDA device, else config/train_small.yaml); a "
+                             'resumed run uses its own')
     parser.add_argument('--out', required=True, type=Path,
                         help='run directory to create (or resume)')
     parser.add_argument('--resume', action='store_true',
@@ -66,7 +70,7 @@ def dataset_contract(dataset: Path, given) -> Path:
 
 def run(args) -> int:
     from dil_ros.contract import resolve_contract
-    from dil_ros.training.config import config_dir, load_run_config
+    from dil_ros.training.config import default_config, load_run_config
     from dil_ros.training.stopping import format_duration, parse_duration
     from dil_ros.training.trainer import TrainRequest, train
 
@@ -75,7 +79,9 @@ def run(args) -> int:
     time_limit = parse_duration(args.time_limit) if args.time_limit is not None else None
     config = contract = None
     if not args.resume:
-        config = load_run_config(args.config or config_dir() / 'train_default.yaml')
+        path, why = (args.config, 'given') if args.config else default_config()
+        print(f'config: {path} ({why})', flush=True)
+        config = load_run_config(path)
         path = dataset_contract(args.dataset, args.contract)
         contract = resolve_contract(path)
         print(f'contract: {contract.source}')

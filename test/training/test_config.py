@@ -2,8 +2,8 @@
 import pytest
 
 from dil_ros.errors import DilRosError
-from dil_ros.training.config import (ConfigError, config_dir, load_run_config,
-                                     run_config_from_mapping)
+from dil_ros.training.config import (ConfigError, config_dir, default_config,
+                                     load_run_config, run_config_from_mapping)
 
 
 def test_shipped_configs_load():
@@ -24,6 +24,32 @@ def test_small_preset_is_chis_recipe_with_the_small_unet():
     assert small.optim == default.optim and small.ema == default.ema
     assert small.train.batch_size == default.train.batch_size
     assert small.policy.diffusion_step_embed_dim == default.policy.diffusion_step_embed_dim
+
+
+@pytest.mark.parametrize('cuda, file, dims', [(True, 'train_default.yaml', (256, 512, 1024)),
+                                               (False, 'train_small.yaml', (64, 128, 256))])
+def test_default_config_fits_the_device(cuda, file, dims):
+    path, why = default_config(cuda)
+    assert path == config_dir() / file and str(list(dims)) in why
+    assert load_run_config(path).policy.down_dims == dims
+
+
+def test_train_names_the_config_and_why_first(tmp_path, monkeypatch, capsys):
+    """Without --config a CPU trains the small U-Net, not Chi's 65 M-parameter one."""
+    import torch
+
+    from dil_ros.cli.main import main
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert main(['train', '--dataset', str(tmp_path / 'none'), '--out', str(tmp_path / 'r'),
+                 '--no-progress']) == 1
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (f'config: {config_dir() / "train_small.yaml"} (no CUDA device: the small '
+                     'U-Net [64, 128, 256], about 13x faster a step on a CPU than Chi et al.\'s '
+                     '[256, 512, 1024] (--config config/train_default.yaml for that))')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    main(['train', '--dataset', str(tmp_path / 'none'), '--out', str(tmp_path / 'r')])
+    assert capsys.readouterr().out.startswith(f'config: {config_dir() / "train_default.yaml"} '
+                                              '(a CUDA device is present')
 
 
 def test_round_trip_through_dict():
