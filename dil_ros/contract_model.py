@@ -116,6 +116,17 @@ class Contract:
     def dt(self) -> float:
         return 1.0 / self.rate_hz
 
+    def measured_action(self) -> Optional[Tuple[str, Tuple[int, ...]]]:
+        """(key, columns) of the JointState position observation that lists every
+        ``action.state_joints`` joint, the columns in action order; None when none does (a
+        velocity action)."""
+        joints = self.action.state_joints
+        for key, spec in self.observations.items():
+            if spec.type == JOINT_STATE and spec.field == 'position' and set(joints) <= set(
+                    spec.joints):
+                return key, tuple(spec.joints.index(j) for j in joints)
+        return None
+
     def require_topics(self, user: str) -> None:
         """Raise ContractError unless every key has a ROS topic (``user`` says who needs it)."""
         for key, spec in self.observations.items():

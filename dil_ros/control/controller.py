@@ -5,7 +5,7 @@ from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
-from dil_ros.contract import Contract, JOINT_STATE
+from dil_ros.contract import Contract
 from dil_ros.control.limits import CommandLimiter
 from dil_ros.control.obs_buffer import ObservationBuffer
 from dil_ros.control.scheduler import ActionChunk, ChunkScheduler
@@ -84,12 +84,8 @@ class PolicyController:
 
         The contract's ``action.state_joints`` name them (by default the action joints).
         """
-        joints = list(self.contract.action.state_joints)
-        for key, spec in self.contract.observations.items():
-            if spec.type == JOINT_STATE and spec.field == 'position' and set(joints) <= set(
-                    spec.joints):
-                return key, np.array([spec.joints.index(j) for j in joints])
-        return None
+        found = self.contract.measured_action()
+        return None if found is None else (found[0], np.array(found[1]))
 
     def observe(self, key: str, stamp_ns: int, value) -> Optional[Tuple[str, str]]:
         """Store one observation stamped ``stamp_ns`` (int nanoseconds: header stamp, or receive

@@ -16,8 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Mapping
 
-import numpy as np
-
 from dil_ros.data.bag_reader import BagError, TopicSeries
 
 WALL_CLOCK_MIN_NS = 10**18

@@ -2,7 +2,8 @@
 blocked joint inside an episode. Training on them teaches the policy to command a jump.
 
 Each action joint is compared with its measured joint (the contract's ``action.state_joints``,
-read from the JointState position observation that lists it) on the same grid frame. The bound
+read from the JointState position observation that lists them, ``Contract.measured_action``) on
+the same grid frame. The bound
 is the contract's ``action.max_state_error`` when given, else what each joint can travel in
 :data:`DEFAULT_LAG_S` at its ``max_velocity`` limit: more than that is not the lag of a robot
 following its command. ``--max-state-error`` on the command line overrides both. A velocity
@@ -18,7 +19,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from dil_ros.contract import Contract, JOINT_STATE
+from dil_ros.contract import Contract
 from dil_ros.data.episode import Episode
 
 DEFAULT_LAG_S = 0.5
@@ -51,28 +52,15 @@ def state_error_bounds(contract: Contract, override: Optional[float] = None) -> 
             for j in contract.action.joints}
 
 
-def measured_columns(contract: Contract) -> Optional[List[Tuple[str, int]]]:
-    """(observation key, column) of each action joint's measured ``state_joints`` position;
-    None when some joint has none (a velocity action: nothing to compare)."""
-    out = []
-    for joint in contract.action.state_joints:
-        found = [(key, spec.joints.index(joint)) for key, spec in contract.observations.items()
-                 if spec.type == JOINT_STATE and spec.field == 'position'
-                 and joint in spec.joints]
-        if not found:
-            return None
-        out.append(found[0])
-    return out
-
-
 def find_jumps(episode: Episode, contract: Contract,
                bounds: Dict[str, float]) -> Optional[Jumps]:
     """The frames of ``episode`` beyond ``bounds``; None when every frame agrees (or the
     action has no measured position to agree with)."""
-    columns = measured_columns(contract)
-    if columns is None:
+    measured = contract.measured_action()
+    if measured is None:
         return None
-    state = np.stack([episode.observations[k][:, c] for k, c in columns], axis=1)
+    key, columns = measured
+    state = episode.observations[key][:, list(columns)].astype(np.float64)
     error = np.abs(episode.action.astype(np.float64) - state)
     limit = np.array([bounds[j] for j in contract.action.joints])
     over = error > limit
