@@ -329,3 +329,34 @@ def test_a_goal_published_once_before_the_episode_is_recorded(ros_context, tmp_p
     for name in ('episode_0000', 'episode_0001'):
         bag = read_bag(tmp_path / 'session' / name)
         assert [(m.x, m.y, m.z) for m in bag['/task/goal']] == [(0.25, -0.5, 0.75)]
+
+
+def test_sim_stamped_joint_states_recorded_on_wall_time_do_not_convert(running, tmp_path,
+                                                                       contract):
+    """record.launch.py with use_sim_time:=false next to a sim: /joint_states carry sim-time
+    header stamps, the goal and the commands the recorder's wall-clock receive times."""
+    from builtin_interfaces.msg import Time
+    from std_msgs.msg import Header
+
+    from dil_ros.data.bag_reader import BagError
+    from dil_ros.data.convert import bag_to_episode
+    rec, op = running()
+    op.wait_subscribers()
+    assert op.call('start').success
+    for k in range(30):
+        stamp = Time(sec=5 + k // 20, nanosec=(k % 20) * 50_000_000)  # 5 s after sim start
+        op.pubs['/joint_states'].publish(JointState(
+            header=Header(stamp=stamp), name=['shoulder_pan', 'shoulder_lift', 'elbow'],
+            position=[0.1 * k] * 3))
+        op.pubs['/task/goal'].publish(Point(x=0.3))
+        op.pubs['/arm_controller/commands'].publish(Float64MultiArray(data=[0.1 * k] * 3))
+        time.sleep(0.05)
+    assert op.call('stop').success
+    with pytest.raises(BagError) as err:
+        bag_to_episode(tmp_path / 'session' / 'episode_0000', contract)
+    text = str(err.value)
+    assert 'stamps from two clocks: /joint_states (header stamps, 5.000 s to 6.450 s) on sim ' \
+           'time; /task/goal (receive times' in text
+    assert text.endswith('the recorder ran on wall time: record with use_sim_time:=true (launch '
+                         'argument or recorder_node parameter), or run the publishers of '
+                         '/joint_states with use_sim_time:=false')
