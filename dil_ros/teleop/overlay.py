@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Tuple
 from dil_ros.teleop.episodes import ACTIONS
 
 GREEN, RED, GREY, WHITE, YELLOW = 'green', 'red', 'grey', 'white', 'yellow'
-Line = Tuple[str, str]  # (text, colour name)
+Line = Tuple[str, str]  # (text, colour name); a tab starts the second column (the key map)
 
 
 @dataclass
@@ -44,11 +44,11 @@ def overlay_lines(s: OverlayState) -> List[Line]:
         lines.append((s.message, WHITE))
     lines.append(('', WHITE))
     lines.append(('keys', GREY))
-    lines.append((f'  {s.deadman_label:<9} dead-man (hold)', WHITE))
+    lines.append((f'{s.deadman_label}\tdead-man (hold to move)', WHITE))
     for plus, minus, joint in s.joint_keys:
-        lines.append((f'  {plus} / {minus:<5} {joint} + / -', WHITE))
+        lines.append((f'{plus} / {minus}\t{joint} + / -', WHITE))
     for key, action in s.episode_keys.items():
-        lines.append((f'  {key:<9} {ACTIONS[action]}', WHITE))
+        lines.append((f'{key}\t{ACTIONS[action]}', WHITE))
     if s.view_note:
         lines.append(('', WHITE))
         lines.append((s.view_note, YELLOW))

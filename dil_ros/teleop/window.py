@@ -12,6 +12,7 @@ from dil_ros.teleop.overlay import Line
 COLOURS = {'green': (80, 220, 100), 'red': (240, 80, 70), 'grey': (150, 150, 160),
            'white': (235, 235, 235), 'yellow': (240, 200, 80)}
 BACKGROUND = (28, 30, 36)
+KEY_COLUMN = 70  # px from the panel's left edge to the key map's second column
 
 
 class TeleopWindow:
@@ -19,7 +20,7 @@ class TeleopWindow:
     def __init__(self, view_size=(480, 360), panel_width=420, title='dil_ros teleop'):
         import pygame
         self.pygame = pygame
-        self.view_size = tuple(view_size)
+        self.view_size, self.panel = tuple(view_size), panel_width
         height = max(self.view_size[1], 400)
         self.surface = pygame.display.set_mode((self.view_size[0] + panel_width, height))
         pygame.display.set_caption(title)
@@ -38,10 +39,22 @@ class TeleopWindow:
             pg.draw.rect(self.surface, (10, 10, 12), (0, 0, w, h))
         y = 8
         for text, colour in lines:
-            if text:
-                self.surface.blit(self.font.render(text, True, COLOURS[colour]), (w + 12, y))
+            first, _, second = text.partition('\t')
+            x = w + 12
+            for part, at in ((first, x), (second, x + KEY_COLUMN)):
+                if part:
+                    self.surface.blit(self.font.render(self.fit(part, w + self.panel - at),
+                                                       True, COLOURS[colour]), (at, y))
             y += 20
         pg.display.flip()
+
+    def fit(self, text: str, width: int) -> str:
+        """``text``, cut with an ellipsis where it would run past ``width`` pixels."""
+        if self.font.size(text)[0] <= width - 8:
+            return text
+        while text and self.font.size(text + '...')[0] > width - 8:
+            text = text[:-1]
+        return text + '...'
 
     def pixel(self, x: int, y: int):
         """The colour drawn at (x, y) (tests)."""

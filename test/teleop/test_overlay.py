@@ -19,8 +19,8 @@ def test_idle_window_names_every_key():
     assert 'dead-man released: hold space to move' in lines
     assert any('no status yet' in t for t in lines)
     joined = '\n'.join(lines)
-    for needle in ('q / a', 'shoulder_pan', 'w / s', 'return', 'reset the sim', 'k ', 'x ',
-                   'm ', 'n '):
+    for needle in ('space\tdead-man', 'q / a\tshoulder_pan', 'w / s', 'return\tnew episode',
+                   'reset the sim', 'k\tstop and keep', 'x\t', 'm\t', 'n\t'):
         assert needle in joined
 
 

@@ -25,6 +25,12 @@ def test_frame_and_text_are_drawn(window):
     assert (80, 220, 100) in text  # the line is written in green on the panel
 
 
+def test_long_lines_are_cut_to_the_panel(window):
+    assert window.fit('short', 300) == 'short'
+    cut = window.fit('recording episode_0001 in /a/very/long/session/path/' * 3, 300)
+    assert cut.endswith('...') and window.font.size(cut)[0] <= 300
+
+
 def test_no_frame_leaves_a_dark_view(window):
     window.draw(None, [])
     assert window.pixel(80, 60) == (10, 10, 12)
