@@ -125,7 +125,7 @@ def test_node_windows_equal_dataset_frames(recorded, contract, tmp_path, rule):
     c = contract_from_mapping(mapping)
     report = convert_bags([recorded], c, tmp_path / 'dataset', progress=False)
     assert not report.skipped, report.summary()
-    ep = report.converted[0].episode
+    [ep] = report.converted[0].episodes
     assert len(ep) > 20
 
     ctl = PolicyController(c, ControlConfig(), stamped_keys=['observation.state'])
