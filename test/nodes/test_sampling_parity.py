@@ -27,7 +27,7 @@ from std_srvs.srv import Trigger  # noqa: E402
 
 from dil_ros.contract import contract_from_mapping  # noqa: E402
 from dil_ros.control.controller import ControlConfig, PolicyController  # noqa: E402
-from dil_ros.data.convert import convert_bags  # noqa: E402
+from dil_ros.data.convert import convert_bags, ConvertOptions  # noqa: E402
 from dil_ros.data.msg_fields import extract  # noqa: E402
 from dil_ros.nodes import messages  # noqa: E402
 
@@ -123,7 +123,11 @@ def test_node_windows_equal_dataset_frames(recorded, contract, tmp_path, rule):
     mapping = contract.to_mapping()
     mapping['sampling'] = rule
     c = contract_from_mapping(mapping)
-    report = convert_bags([recorded], c, tmp_path / 'dataset', progress=False)
+    # The signal moves at up to 5 rad/s (2.5 x the contract's max_velocity), so a publisher that
+    # falls behind its lattice stamps under load puts the received commands a second off the
+    # stamped states: keep those frames, this test compares windows, not tracking.
+    report = convert_bags([recorded], c, tmp_path / 'dataset', ConvertOptions(on_jump='keep'),
+                          progress=False)
     assert not report.skipped, report.summary()
     [ep] = report.converted[0].episodes
     assert len(ep) > 20
