@@ -19,22 +19,23 @@ import os
 import sys
 import time
 
-from builtin_interfaces.msg import Duration
-from geometry_msgs.msg import Point, Twist
+from geometry_msgs.msg import Point
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Float64MultiArray, String
+from std_msgs.msg import String
 from std_srvs.srv import SetBool, Trigger
-from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from dil_ros.contract import JOINT_STATE, resolve_contract
+from dil_ros.contract import ContractError, JOINT_STATE, resolve_contract
 from dil_ros.nodes import spin_node
+from dil_ros.nodes.messages import msg_class, stamp_ns
 from dil_ros.nodes.task_topics import GOAL_TOPIC, LATCHED_QOS, STATUS_TOPIC
+from dil_ros.nodes.teleop_messages import command_message, TELEOP_TYPES
 from dil_ros.teleop import from_pygame, MODES, TeleopConfig, TeleopMapper
-from dil_ros.teleop.episodes import DEFAULT_KEYS, parse_episode_keys, pressed_actions
+from dil_ros.teleop.episodes import (DEFAULT_BUTTONS, DEFAULT_KEYS, parse_bindings,
+                                     pressed_actions)
 from dil_ros.teleop.mapping import INTERFACES
 from dil_ros.teleop.overlay import overlay_lines, OverlayState
 
@@ -58,6 +59,7 @@ PARAMS = {  # name: (default, description)
     'deadman_key': ('space', 'keyboard key that must be held'),
     'episode_keys': (list(DEFAULT_KEYS), "'action:key' for start, stop, discard, success, "
                                          'failure'),
+    'episode_buttons': (list(DEFAULT_BUTTONS), "'action:button' (joystick) for the same"),
     'recorder': ('/recorder_node', 'recorder_node whose services the episode keys call'),
     'sim_reset': ('/sim_node/reset', 'Trigger service that starts a fresh task; empty: none'),
     'window': (True, 'open the window (the keyboard device always does)'),
@@ -67,34 +69,6 @@ PARAMS = {  # name: (default, description)
     'twist_topic': ('/cmd_vel', 'twist mode: where Twist goes'),
 }
 LATCHED_STATUS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-def command_message(command, msg_type: str, joints, dt: float):
-    """The teleop topic's message for a command (positions or velocities, in ``joints`` order)."""
-    values = [float(v) for v in command.values]
-    if command.kind == 'twist':
-        msg = Twist()
-        msg.linear.x, msg.linear.y, msg.linear.z, msg.angular.z = values
-        return msg
-    key = 'positions' if command.kind == 'position' else 'velocities'
-    if msg_type == 'std_msgs/msg/Float64MultiArray':
-        return Float64MultiArray(data=values)
-    if msg_type == 'trajectory_msgs/msg/JointTrajectory':
-        # One point reached after one tick (never t = 0: that is a step, see STYLE.md).
-        nsec = max(1, int(dt * 1e9))
-        point = JointTrajectoryPoint(time_from_start=Duration(sec=nsec // 10**9,
-                                                              nanosec=nsec % 10**9))
-        setattr(point, key, values)
-        return JointTrajectory(joint_names=list(joints), points=[point])
-    if msg_type == JOINT_STATE:
-        msg = JointState(name=list(joints))
-        setattr(msg, 'position' if command.kind == 'position' else 'velocity', values)
-        return msg
-    raise ValueError(f'unsupported teleop type {msg_type}')
-
-
-def stamp_s(stamp) -> float:
-    return stamp.sec + stamp.nanosec * 1e-9
 
 
 class TeleopNode(Node):
@@ -118,19 +92,20 @@ class TeleopNode(Node):
             command_interface=p('command_interface'))
         self.mapper = TeleopMapper(config)
         used = [k for pair in config.joint_keys for k in pair] + [config.deadman_key]
-        self.episode_keys = parse_episode_keys(p('episode_keys'), used)
+        self.episode_keys = parse_bindings(p('episode_keys'), used, 'episode_keys')
+        self.episode_buttons = parse_bindings(p('episode_buttons'), [config.deadman_button],
+                                              'episode_buttons')
         self.dt = 1.0 / p('rate_hz')
         self.measured = None
         self.goal = None
         if mode == 'twist':
             self.msg_type, topic = 'geometry_msgs/msg/Twist', p('twist_topic')
-            cls = Twist
         else:
             self.msg_type, topic = self.contract.teleop.type, self.contract.teleop.topic
-            cls = {'std_msgs/msg/Float64MultiArray': Float64MultiArray,
-                   'trajectory_msgs/msg/JointTrajectory': JointTrajectory,
-                   JOINT_STATE: JointState}[self.msg_type]
-        self.pub = self.create_publisher(cls, topic, 10)
+            if self.msg_type not in TELEOP_TYPES:
+                raise ContractError(f'{self.contract.source}: teleop.type: teleop_node sends '
+                                    f'{", ".join(TELEOP_TYPES)}, not {self.msg_type}')
+        self.pub = self.create_publisher(msg_class(self.msg_type), topic, 10)
         self._subscribe_state()
         self.create_subscription(Point, GOAL_TOPIC, self.on_goal, LATCHED_QOS)
         recorder = p('recorder').rstrip('/')
@@ -138,16 +113,17 @@ class TeleopNode(Node):
                          for name, kind in (('start', Trigger), ('stop', Trigger),
                                             ('discard', Trigger), ('set_success', SetBool))}
         self.sim_reset = self.create_client(Trigger, p('sim_reset')) if p('sim_reset') else None
+        keyboard = p('device') == 'keyboard'
         self.overlay = OverlayState(
             mode=mode, topic=topic,
-            deadman_label=(config.deadman_key if p('device') == 'keyboard'
-                           else f'button {config.deadman_button}'),
+            deadman_label=config.deadman_key if keyboard else f'button {config.deadman_button}',
             joint_keys=[(a, b, j) for (a, b), j in zip(config.joint_keys, config.joints)],
-            episode_keys=dict(self.episode_keys))
+            episode_keys=(dict(self.episode_keys) if keyboard else
+                          {f'button {b}': a for b, a in self.episode_buttons.items()}))
         self.create_subscription(String, f'{recorder}/status', self.on_recorder_status,
                                  LATCHED_STATUS)
         self.create_subscription(String, STATUS_TOPIC, self.on_task_status, 10)
-        self.reset_stamp = None   # sim clock of the reset whose fresh state we wait for
+        self.reset_stamp = None   # sim clock (ns) of the reset whose fresh state we wait for
         self.busy = False
         self.device = p('device')
         self.joystick_index = p('joystick_index')
@@ -192,7 +168,7 @@ class TeleopNode(Node):
     # --- inputs from the robot and the recorder -----------------------------------------------
     def on_joint_state(self, msg):
         if self.reset_stamp is not None:
-            if stamp_s(msg.header.stamp) + 1e-9 < self.reset_stamp:
+            if stamp_ns(msg, 0) < self.reset_stamp:
                 return  # from before the reset: the arm is no longer there
             self.reset_stamp = None
             self.measured = self._measured(msg)
@@ -243,7 +219,7 @@ class TeleopNode(Node):
         if reply is None or not reply.success:
             self.say(f'start: sim reset failed: {getattr(reply, "message", "no reply")}')
             return
-        self.reset_stamp = float(json.loads(reply.message)['stamp'])
+        self.reset_stamp = round(float(json.loads(reply.message)['stamp']) * 1e9)
 
     def call(self, name, request=None):
         client = self.recorder[name]
@@ -271,7 +247,7 @@ class TeleopNode(Node):
             if translated is not None:
                 events.append(translated)
         self.mapper.handle(events)
-        for action in pressed_actions(events, self.episode_keys):
+        for action in pressed_actions(events, self.episode_keys, self.episode_buttons):
             self.on_action(action)
         now = time.monotonic()  # integrate over the time that passed: late ticks stay on pace
         dt, self._last_tick = min(now - (self._last_tick or now - self.dt), 2 * self.dt), now

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import List, Mapping, Optional, Sequence, Tuple
 
 from dil_ros.teleop.inputs import InputEvent, InputState
-from dil_ros.teleop.safety import PositionGuard
+from dil_ros.teleop.safety import PositionGuard, TeleopConfigError
 
 MODES = ('joint_velocity', 'joint_position', 'twist')
 INTERFACES = ('position', 'velocity')
@@ -52,18 +52,19 @@ class TeleopConfig:
 
     def __post_init__(self):
         if self.mode not in MODES:
-            raise ValueError(f'mode must be one of {MODES}, got {self.mode!r}')
+            raise TeleopConfigError(f'mode: must be one of {MODES}, got {self.mode!r}')
         if self.command_interface not in INTERFACES:
-            raise ValueError(f'command_interface must be one of {INTERFACES}, got '
+            raise TeleopConfigError(f'command_interface: must be one of {INTERFACES}, got '
                              f'{self.command_interface!r}')
         if len(self.max_velocity) != len(self.joints):
-            raise ValueError('max_velocity needs one value per joint')
+            raise TeleopConfigError('max_velocity: needs one value per joint')
         if self.mode != 'twist' and len(self.axes) < len(self.joints) and \
                 len(self.keys) < len(self.joints):
-            raise ValueError(f'{len(self.joints)} joints but only {len(self.axes)} axes and '
-                             f'{len(self.keys)} key pairs mapped')
+            raise TeleopConfigError(f'axes / key_bindings: {len(self.joints)} joints but only '
+                                    f'{len(self.axes)} axes and {len(self.keys)} key pairs '
+                                    'mapped')
         if not 0.0 < self.scale <= 1.0:
-            raise ValueError(f'scale must be in (0, 1], got {self.scale}')
+            raise TeleopConfigError(f'scale: must be in (0, 1], got {self.scale}')
 
     @classmethod
     def from_contract(cls, contract, mode: str, **kw) -> 'TeleopConfig':

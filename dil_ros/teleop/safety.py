@@ -14,6 +14,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from dil_ros.errors import DilRosError
+
+
+class TeleopConfigError(DilRosError, ValueError):
+    """A teleop parameter that cannot work; the message names it."""
+
 
 class PositionGuard:
     """Integrates joint velocities into a bounded position target (arrays in action order)."""
@@ -21,7 +27,7 @@ class PositionGuard:
     def __init__(self, lower: Sequence[float], upper: Sequence[float],
                  max_velocity: Sequence[float], max_lead: float):
         if max_lead <= 0:
-            raise ValueError(f'max_lead must be > 0 rad, got {max_lead}')
+            raise TeleopConfigError(f'max_lead: must be > 0 rad, got {max_lead}')
         self.lower = np.asarray(lower, dtype=float)
         self.upper = np.asarray(upper, dtype=float)
         self.max_velocity = np.asarray(max_velocity, dtype=float)

@@ -15,7 +15,7 @@ from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import Float64MultiArray  # noqa: E402
 
-from dil_ros.nodes.teleop_node import command_message  # noqa: E402
+from dil_ros.nodes.teleop_messages import command_message  # noqa: E402
 from dil_ros.teleop import Command  # noqa: E402
 
 
@@ -91,3 +91,24 @@ def test_command_messages():
     tw = command_message(Command('twist', (0.1, 0.0, 0.0, -0.5), True), 'geometry_msgs/msg/Twist',
                          joints, 0.02)
     assert tw.linear.x == 0.1 and tw.angular.z == -0.5
+
+
+def test_episode_button_reaches_the_node(teleop):
+    """A joystick's start button (7) asks for a reset; with no sim running, the window says so."""
+    node, _, _ = teleop
+    pygame.event.post(pygame.event.Event(pygame.JOYBUTTONDOWN, button=7, joy=0, instance_id=0))
+    deadline = time.time() + 3
+    while not node.overlay.message and time.time() < deadline:
+        time.sleep(0.05)
+    assert node.overlay.message == 'start: /sim_node/reset is not available'
+
+
+def test_bad_parameters_are_named(ros_context, monkeypatch):
+    monkeypatch.setenv('SDL_VIDEODRIVER', 'dummy')
+    from dil_ros.errors import DilRosError
+    from dil_ros.nodes.teleop_node import TeleopNode
+    for name, value, problem in (('episode_keys', ['start:q'], "key 'q' is already bound"),
+                                 ('max_lead', 0.0, 'max_lead: must be > 0'),
+                                 ('mode', 'fly', 'mode: must be one of')):
+        with pytest.raises(DilRosError, match=problem):
+            TeleopNode(parameter_overrides=[Parameter(name, value=value)]).destroy_node()

@@ -111,7 +111,7 @@ def test_twist(contract):
 
 
 def test_config_validation(contract):
-    with pytest.raises(ValueError, match='mode must be one of'):
+    with pytest.raises(ValueError, match='mode: must be one of'):
         cfg(contract, 'fly')
     with pytest.raises(ValueError, match='3 joints but only 1 axes and 1 key pairs'):
         cfg(contract, 'joint_velocity', axes=(0,), keys=(('q', 'a'),))
