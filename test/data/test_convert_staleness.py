@@ -84,3 +84,14 @@ def test_cli_max_staleness(tmp_path, bags, arm, contract_path, capsys):
     assert [len(e) for e in read_dataset(tmp_path / 'a').episodes] == [6]
     assert main(args + ['--out', str(tmp_path / 'b'), '--max-staleness', '0']) == 1
     assert '--max-staleness must be > 0, got 0.0' in capsys.readouterr().err
+
+
+def test_the_default_bound_is_the_policy_nodes():
+    """Training carries a stream's last value as long as the node accepts it by default."""
+    import yaml
+
+    from dil_ros.control.controller import ControlConfig
+    from dil_ros.training.config import config_dir
+    node = yaml.safe_load((config_dir() / 'policy.yaml').read_text())
+    assert ConvertOptions().max_staleness_s == ControlConfig().observation_timeout_s == \
+        node['policy_node']['ros__parameters']['observation_timeout_s']
