@@ -84,92 +84,9 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 from dil_ros.contract_model import (  # noqa: F401 - the contract's public names
     ActionSpec, Contract, ContractError, diff_mappings, JOINT_STATE, JOINT_STATE_FIELDS,
     JointLimit, ObservationSpec, TELEOP_TYPES, TopicSpec)
+from dil_ros.contract_reader import ContractReader
 from dil_ros.errors import read_yaml
 from dil_ros.sampling import DEFAULT_RULE, RULES
-
-
-class _Reader:
-    """Typed access to a mapping that reports errors as '<file>: <key path>: <problem>'."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, key: str, problem: str) -> ContractError:
-        return ContractError(f'{self.source}: {key}: {problem}')
-
-    def mapping(self, value: Any, key: str, allowed: Tuple[str, ...],
-                required: Tuple[str, ...]) -> Mapping:
-        if not isinstance(value, Mapping):
-            raise self.fail(key, f'expected a mapping, got {type(value).__name__}')
-        for k in value:
-            if k not in allowed:
-                raise self.fail(f'{key}.{k}' if key else str(k),
-                                f'unknown key (allowed: {", ".join(allowed)})')
-        for k in required:
-            if k not in value:
-                raise self.fail(f'{key}.{k}' if key else k, 'missing required key')
-        return value
-
-    def typed(self, value: Any, key: str, kind: Union[type, Tuple[type, ...]]) -> Any:
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            raise self.fail(key, f'expected {kinds[0].__name__}, got bool')
-        if not isinstance(value, kinds):
-            raise self.fail(key, f'expected {kinds[0].__name__}, got {type(value).__name__}'
-                                 f' ({value!r})')
-        return value
-
-    def positive_int(self, value: Any, key: str) -> int:
-        if self.typed(value, key, int) < 1:
-            raise self.fail(key, f'must be >= 1, got {value}')
-        return value
-
-    def names(self, value: Any, key: str) -> Tuple[str, ...]:
-        self.typed(value, key, list)
-        if not value:
-            raise self.fail(key, 'must not be empty')
-        for i, name in enumerate(value):
-            if not isinstance(name, str) or not name:
-                raise self.fail(f'{key}[{i}]', f'expected a non-empty string, got {name!r}')
-        seen = set()
-        for name in value:
-            if name in seen:
-                raise self.fail(key, f'duplicate name {name!r}')
-            seen.add(name)
-        return tuple(value)
-
-    def indices(self, value: Any, key: str, count: int) -> Tuple[int, ...]:
-        self.typed(value, key, list)
-        if len(value) != count:
-            raise self.fail(key, f'expected one index per joint ({count}), got {len(value)}')
-        for i, index in enumerate(value):
-            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-                raise self.fail(f'{key}[{i}]', f'expected an index >= 0, got {index!r}')
-        if len(set(value)) != len(value):
-            raise self.fail(key, f'duplicate index in {value}')
-        return tuple(value)
-
-    def positive(self, value: Any, key: str, inf: bool = False) -> float:
-        """A number > 0; with ``inf``, also ``.inf`` (YAML) or ``'inf'`` (JSON has no inf)."""
-        if inf and value == 'inf':
-            return float('inf')
-        number = float(self.typed(value, key, (float, int)))
-        if not number > 0 or (number == float('inf') and not inf):
-            raise self.fail(key, f'must be > 0{" (or .inf)" if inf else ""}, got {value!r}')
-        return number
-
-    def topic(self, value: Any, key: str) -> str:
-        self.typed(value, key, str)
-        if not value.startswith('/') and not value.startswith('~'):
-            raise self.fail(key, f'topic must be absolute (start with /), got {value!r}')
-        return value
-
-    def msg_type(self, value: Any, key: str) -> str:
-        self.typed(value, key, str)
-        parts = value.split('/')
-        if len(parts) != 3 or parts[1] != 'msg' or not all(parts):
-            raise self.fail(key, f"message type must look like 'pkg/msg/Type', got {value!r}")
-        return value
 
 
 _TOP_KEYS = ('name', 'rate_hz', 'n_obs_steps', 'horizon', 'n_action_steps', 'observations',
@@ -177,7 +94,7 @@ _TOP_KEYS = ('name', 'rate_hz', 'n_obs_steps', 'horizon', 'n_action_steps', 'obs
 _REQUIRED = _TOP_KEYS[:8]
 
 
-def _observation(r: _Reader, key: Any, entry: Any) -> ObservationSpec:
+def _observation(r: ContractReader, key: Any, entry: Any) -> ObservationSpec:
     path = f'observations.{key}'
     if not isinstance(key, str) or not key.startswith('observation.'):
         raise r.fail(path, "observation keys must start with 'observation.'")
@@ -222,7 +139,7 @@ def _observation(r: _Reader, key: Any, entry: Any) -> ObservationSpec:
                            max_age_s=age)
 
 
-def _action(r: _Reader, value: Any, observations: Dict[str, ObservationSpec]) -> ActionSpec:
+def _action(r: ContractReader, value: Any, observations: Dict[str, ObservationSpec]) -> ActionSpec:
     act = r.mapping(value, 'action', ('joints', 'controller', 'state_joints', 'max_state_error'),
                     ('joints',))
     joints = r.names(act['joints'], 'action.joints')
@@ -246,7 +163,7 @@ def _action(r: _Reader, value: Any, observations: Dict[str, ObservationSpec]) ->
     return ActionSpec(joints, controller, state, bound)
 
 
-def _limits(r: _Reader, value: Any, action: ActionSpec) -> Dict[str, JointLimit]:
+def _limits(r: ContractReader, value: Any, action: ActionSpec) -> Dict[str, JointLimit]:
     r.typed(value, 'limits', Mapping)
     for joint in value:
         if joint not in action.joints:
@@ -271,7 +188,7 @@ def _limits(r: _Reader, value: Any, action: ActionSpec) -> Dict[str, JointLimit]
     return limits
 
 
-def _check_topic_types(r: _Reader, observations: Dict[str, ObservationSpec],
+def _check_topic_types(r: ContractReader, observations: Dict[str, ObservationSpec],
                        teleop: Optional[TopicSpec]) -> None:
     """One topic carries one message type; name the topic and both types otherwise."""
     seen: Dict[str, Tuple[str, str]] = {}
@@ -288,7 +205,7 @@ def _check_topic_types(r: _Reader, observations: Dict[str, ObservationSpec],
 
 def contract_from_mapping(data: Any, source: str = '<mapping>') -> Contract:
     """Validate a mapping into a Contract; errors name ``source`` and the offending key."""
-    r = _Reader(source)
+    r = ContractReader(source)
     top = r.mapping(data, '', _TOP_KEYS, _REQUIRED)
     name = r.typed(top['name'], 'name', str)
     rate = float(r.typed(top['rate_hz'], 'rate_hz', (float, int)))
