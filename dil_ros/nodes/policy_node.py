@@ -43,7 +43,9 @@ PARAMETERS = {  # name: (default, description)
     'output_mode': ('forward_command', f'one of {OUTPUT_MODES}'),
     'controller': ('', 'name in /<controller>/... (empty: contract action.controller)'),
     'control_rate_hz': (100.0, 'command / control loop rate'),
-    'observation_timeout_s': (0.5, 'hold when the newest observation is older than this'),
+    'observation_timeout_s': (0.5, 'hold when the newest observation is older than this (a '
+                                   "contract key's max_age_s wins; dil-ros convert's default "
+                                   '--max-staleness is the same 0.5 s)'),
     'inference_lead_s': (0.05, 'margin over measured latency when starting the next inference'),
     'handover': ('crossfade', f'chunk hand-over: one of {HANDOVERS}'),
     'crossfade_steps': (20, 'control steps over which a hand-over offset fades out'),
