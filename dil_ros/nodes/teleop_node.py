@@ -3,7 +3,8 @@
 Commands go to the contract's teleop topic (``contract.teleop``: Float64MultiArray in
 ``action.joints`` order, JointTrajectory or JointState) - or a geometry_msgs/Twist on
 ``twist_topic`` in ``twist`` mode. Nothing is sent unless the dead-man (``deadman_button`` /
-``deadman_key``) is held; on release one *hold* command goes out. Position targets start from the
+``deadman_key``) is held; on release one *hold* command goes out (every tick while the recorder
+records, so the recorded action has no gaps). Position targets start from the
 measured joints at every press and after every reset, move at most at the contract's
 ``max_velocity`` and never lead the arm by more than ``max_lead`` (dil_ros/teleop/safety.py).
 
@@ -226,9 +227,17 @@ class TeleopNode(Node):
         if not client.service_is_ready():
             self.say(f'{name}: {client.srv_name} is not available (is recorder_node running?)')
             return
-        future = client.call_async(request or Trigger.Request())
-        future.add_done_callback(lambda f: self.say(
-            f'{name}: {f.result().message}' if f.result() else f'{name}: no reply'))
+        client.call_async(request or Trigger.Request()).add_done_callback(
+            lambda future: self.on_reply(name, future.result()))
+
+    def on_reply(self, name, reply):
+        if reply is None:
+            self.say(f'{name}: no reply')
+            return
+        if reply.success and name in ('start', 'stop', 'discard'):
+            # The reply can overtake ~/status: a start key right after a stop must not be refused.
+            self.overlay.recorder = dict(self.overlay.recorder or {}, recording=name == 'start')
+        self.say(f'{name}: {reply.message}')
 
     def say(self, text: str):
         self.overlay.message = text
@@ -252,7 +261,10 @@ class TeleopNode(Node):
         now = time.monotonic()  # integrate over the time that passed: late ticks stay on pace
         dt, self._last_tick = min(now - (self._last_tick or now - self.dt), 2 * self.dt), now
         command = self.mapper.update(dt, self.measured)
-        if command is not None and (command.active or self.was_active):
+        # Released: one hold command - or, while recording, a hold every tick, so the recorded
+        # action never has a gap.
+        recording = bool((self.overlay.recorder or {}).get('recording'))
+        if command is not None and (command.active or self.was_active or recording):
             self.pub.publish(command_message(command, self.msg_type,
                                              self.contract.action.joints, self.dt))
         self.was_active = bool(command and command.active)

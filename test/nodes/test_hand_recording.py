@@ -133,6 +133,9 @@ def test_episode_by_keyboard_records_one_clean_goal(rig, contract, tmp_path):
     key('return')             # start: sim reset, fresh state, recorder start (dead-man held)
     wait(lambda: (teleop.overlay.recorder or {}).get('recording'), 'recording')
     key('q', False)
+    key('space', False)       # a pause mid-episode: teleop holds, the action has no gap
+    time.sleep(0.6)
+    key('space')
     key('w')                  # lift over the pillar, then round
     time.sleep(0.8)
     key('w', False)
@@ -150,7 +153,7 @@ def test_episode_by_keyboard_records_one_clean_goal(rig, contract, tmp_path):
                           progress=False)
     assert not report.skipped, report.summary()
     result, = report.converted
-    assert not result.warnings, result.warnings         # no state-action jumps
+    assert not result.warnings, result.warnings         # no state-action jumps, no gaps
     episode, = result.episodes
     goals = np.unique(np.asarray(episode.observations['observation.environment_state']), axis=0)
     fresh = ReachAroundTask().sample(SEED + 1)

@@ -112,3 +112,14 @@ def test_bad_parameters_are_named(ros_context, monkeypatch):
                                  ('mode', 'fly', 'mode: must be one of')):
         with pytest.raises(DilRosError, match=problem):
             TeleopNode(parameter_overrides=[Parameter(name, value=value)]).destroy_node()
+
+
+def test_stop_reply_lets_start_through_before_the_status_does(teleop):
+    """~/stop's reply can overtake the recorder's ~/status: start must not be refused then."""
+    from std_srvs.srv import Trigger
+    node, _, _ = teleop
+    node.overlay.recorder = {'recording': True, 'kept': 0}  # the last status: still recording
+    node.on_reply('stop', Trigger.Response(success=True, message='kept episode_0000'))
+    assert node.overlay.recorder['recording'] is False
+    node.on_action('start')
+    assert node.overlay.message == 'start: /sim_node/reset is not available'  # not refused
