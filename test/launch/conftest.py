@@ -25,11 +25,13 @@ def launch_dir() -> Path:
         share = Path(packages.get_package_share_directory('dil_ros'))
     except (packages.PackageNotFoundError, OSError):  # OSError: AMENT_PREFIX_PATH unset
         pytest.skip(NOT_INSTALLED)
+    installed = share / 'launch'
     stale = [p.name for p in sorted((ROOT / 'launch').glob('*.launch.py'))
-             if not filecmp.cmp(p, share / 'launch' / p.name, shallow=False)]
+             if not (installed / p.name).is_file()
+             or not filecmp.cmp(p, installed / p.name, shallow=False)]
     if stale:
-        pytest.fail(f'{share}/launch differs from the source tree in {stale}: build again')
-    return share / 'launch'
+        pytest.fail(f'{installed} differs from the source tree in {stale}: build again')
+    return installed
 
 
 class ExitCodes:
