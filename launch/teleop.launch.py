@@ -57,7 +57,7 @@ def generate_launch_description():
                               description='teleop device: keyboard or joystick'),
         DeclareLaunchArgument('mode', default_value='joint_position',
                               description='joint_position, joint_velocity or twist'),
-        DeclareLaunchArgument('view_rate_hz', default_value='8.0',
+        DeclareLaunchArgument('view_rate_hz', default_value='10.0',
                               description='live MuJoCo view in the teleop window; 0: none'),
         DeclareLaunchArgument('seed', default_value='0', description='first sim episode seed'),
         DeclareLaunchArgument('operator', default_value='',

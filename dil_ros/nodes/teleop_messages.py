@@ -10,6 +10,7 @@ from dil_ros.contract import JOINT_STATE
 TELEOP_TYPES = ('std_msgs/msg/Float64MultiArray', 'trajectory_msgs/msg/JointTrajectory',
                 JOINT_STATE)
 
+
 def command_message(command, msg_type: str, joints, dt: float):
     """The teleop topic's message for a command (positions or velocities, in ``joints`` order)."""
     values = [float(v) for v in command.values]

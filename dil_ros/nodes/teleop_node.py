@@ -64,7 +64,7 @@ PARAMS = {  # name: (default, description)
     'recorder': ('/recorder_node', 'recorder_node whose services the episode keys call'),
     'sim_reset': ('/sim_node/reset', 'Trigger service that starts a fresh task; empty: none'),
     'window': (True, 'open the window (the keyboard device always does)'),
-    'view_rate_hz': (8.0, 'live MuJoCo view of the sim in the window; 0: none'),
+    'view_rate_hz': (10.0, 'live MuJoCo view of the sim in the window; 0: none'),
     'max_linear': (0.2, 'twist mode: m/s at full input'),
     'max_angular': (0.5, 'twist mode: rad/s at full input'),
     'twist_topic': ('/cmd_vel', 'twist mode: where Twist goes'),

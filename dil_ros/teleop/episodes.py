@@ -34,8 +34,8 @@ def parse_bindings(entries: Sequence[str], taken: Iterable[Union[str, int]],
     for entry in entries:
         action, sep, key = str(entry).partition(':')
         what = 'button' if param == 'episode_buttons' else 'key'
-        if not sep or not key or action not in ACTIONS or (what == 'button'
-                                                            and not key.isdigit()):
+        if not sep or not key or action not in ACTIONS or (
+                what == 'button' and not key.isdigit()):
             raise KeyBindingError(f'{param}: {entry!r}: expected action:{what} with action one '
                                   f'of {", ".join(ACTIONS)}')
         key = int(key) if what == 'button' else key

@@ -55,7 +55,7 @@ class TeleopConfig:
             raise TeleopConfigError(f'mode: must be one of {MODES}, got {self.mode!r}')
         if self.command_interface not in INTERFACES:
             raise TeleopConfigError(f'command_interface: must be one of {INTERFACES}, got '
-                             f'{self.command_interface!r}')
+                                    f'{self.command_interface!r}')
         if len(self.max_velocity) != len(self.joints):
             raise TeleopConfigError('max_velocity: needs one value per joint')
         if self.mode != 'twist' and len(self.axes) < len(self.joints) and \

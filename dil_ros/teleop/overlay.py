@@ -34,12 +34,11 @@ def overlay_lines(s: OverlayState) -> List[Line]:
         lines.append((f'dead-man released: hold {s.deadman_label} to move', YELLOW))
     lines += recorder_lines(s.recorder)
     if s.task:
-        state = {'success': 'goal reached', 'collision': 'COLLISION'}.get(s.task.get('state'),
-                                                                           s.task.get('state'))
+        state = s.task.get('state')
+        shown = {'success': 'goal reached', 'collision': 'COLLISION'}.get(state, state)
         lines.append((f"sim: episode {s.task.get('episode')} (seed {s.task.get('seed')}) "
-                      f"{state}, {s.task.get('time', 0.0):.1f} s",
-                      RED if s.task.get('state') == 'collision' else
-                      GREEN if s.task.get('state') == 'success' else WHITE))
+                      f"{shown}, {s.task.get('time', 0.0):.1f} s",
+                      RED if state == 'collision' else GREEN if state == 'success' else WHITE))
     if s.message:
         lines.append((s.message, WHITE))
     lines.append(('', WHITE))

@@ -6,7 +6,6 @@ records one goal; teleop restarts from the fresh state, so no state-action jump 
 the contract's limit; joint_velocity mode moves at the commanded rate; a joint stopped by the
 pillar gets no more than ``max_lead`` of lead.
 """
-import json
 import threading
 import time
 
