@@ -212,3 +212,11 @@ def test_success_settles_before_the_result(rig):
     # (status stamps are rounded to 1 us: the one sent with the result may look a hair earlier)
     settling = [st for st in probe.status if reached < st['stamp'] < result['stamp'] - 1e-3]
     assert settling and all(st['state'] == 'running' for st in settling)
+
+
+def test_no_time_limit_for_recording_by_hand(rig):
+    """time_limit 0 (config/hand_recording.yaml): the operator ends episodes, never the clock."""
+    sim, probe, ex = rig(time_limit=0.0, auto_reset=True, reset_delay=0.0)
+    spin_until(ex, lambda: probe.clock[-1] > 8.0)  # past the default 6 s limit
+    assert probe.results == []
+    assert probe.status[-1]['state'] == 'running' and probe.status[-1]['episode'] == 0
