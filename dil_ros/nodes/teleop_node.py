@@ -272,6 +272,9 @@ class TeleopNode(Node):
         if self.window is not None and self._ticks % max(1, round(0.05 / self.dt)) == 0:
             self.overlay.deadman = self.mapper.deadman()
             self.overlay.view_note = self.view.note if self.view else ''
+            if self.view is not None and self.view.error:
+                self.get_logger().warning(f'no live view: {self.view.error}')
+                self.view.error = ''  # said once
             self.window.draw(self.view.frame if self.view else None, overlay_lines(self.overlay))
 
     def destroy_node(self):

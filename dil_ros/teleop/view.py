@@ -21,7 +21,8 @@ class SceneView:
         self.period = 1.0 / rate_hz
         self.size, self.camera = tuple(size), camera
         self.frame: Optional[np.ndarray] = None
-        self.note = 'starting the view ...'
+        self.note = 'starting the view ...'   # one short line for the window
+        self.error = ''                         # why there is no view, in full (for the log)
         self._positions: Optional[Mapping[str, float]] = None
         self._goal: Optional[Sequence[float]] = None
         self._dirty = threading.Event()
@@ -45,8 +46,8 @@ class SceneView:
             data = mujoco.MjData(model)
             renderer = mujoco.Renderer(model, height=self.size[1], width=self.size[0])
         except Exception as exc:  # noqa: BLE001 - any GL or import failure means 'no view'
-            self.note = (f'no live view: rendering unavailable ({type(exc).__name__}: {exc}); '
-                         'try MUJOCO_GL=egl or osmesa')[:160]
+            self.error = f'rendering unavailable ({type(exc).__name__}: {exc})'
+            self.note = 'no live view: no OpenGL; try MUJOCO_GL=egl or osmesa'
             return
         qadr = {j: model.joint(j).qposadr[0] for j in JOINT_NAMES}
         goal_site = model.site('goal').id

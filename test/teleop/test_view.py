@@ -34,3 +34,23 @@ def test_view_follows_the_joints():
         assert np.abs(moved.astype(int) - first).sum() > 1000  # the arm is drawn elsewhere
     finally:
         view.close()
+
+
+def test_without_gl_the_view_says_why():
+    """No GL (GLX without a display): no frame, and a note the window shows instead."""
+    import os
+    import subprocess
+    import sys
+    code = ('import time\n'
+            'from dil_ros.teleop.view import SceneView\n'
+            'v = SceneView(rate_hz=10.0)\n'
+            'end = time.monotonic() + 20\n'
+            'while not v.note.startswith("no live view") and time.monotonic() < end:\n'
+            '    time.sleep(0.05)\n'
+            'print(v.frame is None, v.note, "|", v.error)\n')
+    env = {k: v for k, v in os.environ.items() if k not in ('DISPLAY', 'WAYLAND_DISPLAY')}
+    env['MUJOCO_GL'] = 'glx'
+    out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.startswith('True no live view: no OpenGL; try MUJOCO_GL=egl or osmesa | '
+                                 'rendering unavailable ('), out.stdout
