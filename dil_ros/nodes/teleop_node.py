@@ -124,8 +124,11 @@ class TeleopNode(Node):
         self.create_subscription(String, f'{recorder}/status', self.on_recorder_status,
                                  LATCHED_STATUS)
         self.create_subscription(String, STATUS_TOPIC, self.on_task_status, 10)
-        self.reset_stamp = None   # sim clock (ns) of the reset whose fresh state we wait for
-        self.busy = False
+        # Starting an episode: 'quiet' (one tick without commands, so none is still on its way
+        # when the sim resets), 'resetting' (reset called), 'fresh' (waiting for a joint state
+        # stamped at or after reset_stamp, sim clock ns); None otherwise.
+        self.starting = None
+        self.reset_stamp = None
         self.device = p('device')
         self.joystick_index = p('joystick_index')
         self.joystick = None
@@ -168,10 +171,12 @@ class TeleopNode(Node):
 
     # --- inputs from the robot and the recorder -----------------------------------------------
     def on_joint_state(self, msg):
-        if self.reset_stamp is not None:
+        if self.starting in ('quiet', 'resetting'):
+            return  # the arm is about to jump: no target may be built on where it was
+        if self.starting == 'fresh':
             if stamp_ns(msg, 0) < self.reset_stamp:
                 return  # from before the reset: the arm is no longer there
-            self.reset_stamp = None
+            self.starting = None
             self.measured = self._measured(msg)
             self.mapper.reanchor(self.measured)
             self.call('start')
@@ -199,28 +204,28 @@ class TeleopNode(Node):
         if action == 'start':
             if status.get('recording'):
                 self.say('recording already: stop or discard it first')
-            elif self.busy or self.reset_stamp is not None:
+            elif self.starting is not None:
                 self.say('start: still starting the last episode')
             elif self.sim_reset is None:
                 self.call('start')
             elif not self.sim_reset.service_is_ready():
                 self.say(f'start: {self.sim_reset.srv_name} is not available')
             else:
-                self.busy = True
+                self.starting = 'quiet'
                 self.measured = None  # send nothing until the fresh episode's state arrives
-                self.sim_reset.call_async(Trigger.Request()).add_done_callback(self.on_reset)
         elif action in ('success', 'failure'):
             self.call('set_success', SetBool.Request(data=action == 'success'))
         else:
             self.call(action)
 
     def on_reset(self, future):
-        self.busy = False
         reply = future.result()
         if reply is None or not reply.success:
+            self.starting = None
             self.say(f'start: sim reset failed: {getattr(reply, "message", "no reply")}')
             return
         self.reset_stamp = round(float(json.loads(reply.message)['stamp']) * 1e9)
+        self.starting = 'fresh'
 
     def call(self, name, request=None):
         client = self.recorder[name]
@@ -246,6 +251,9 @@ class TeleopNode(Node):
     # --- the tick --------------------------------------------------------------------------------
     def on_tick(self):
         import pygame
+        if self.starting == 'quiet':  # the last command went out a tick ago at least
+            self.starting = 'resetting'
+            self.sim_reset.call_async(Trigger.Request()).add_done_callback(self.on_reset)
         events = []
         for event in pygame.event.get():
             if event.type == pygame.JOYDEVICEADDED:

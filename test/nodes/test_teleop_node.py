@@ -123,3 +123,67 @@ def test_stop_reply_lets_start_through_before_the_status_does(teleop):
     assert node.overlay.recorder['recording'] is False
     node.on_action('start')
     assert node.overlay.message == 'start: /sim_node/reset is not available'  # not refused
+
+
+def test_start_waits_for_the_fresh_state_after_a_reset(ros_context, monkeypatch):
+    """Dead-man and a joint key held through a start: nothing is sent while the sim resets, and
+    the first command after it starts from the fresh state, not from where the arm was."""
+    import json
+    from std_srvs.srv import Trigger
+    monkeypatch.setenv('SDL_VIDEODRIVER', 'dummy')
+    from dil_ros.nodes.teleop_node import TeleopNode
+    node = TeleopNode(parameter_overrides=[
+        Parameter('device', value='keyboard'), Parameter('view_rate_hz', value=0.0)])
+    robot = Node('fake_sim')
+    got, names = [], ['shoulder_pan', 'shoulder_lift', 'elbow']
+    robot.create_subscription(Float64MultiArray, '/arm_controller/commands',
+                              lambda m: got.append((time.monotonic(), list(m.data))), 100)
+    states = robot.create_publisher(JointState, '/joint_states', 10)
+    resets = []
+
+    def reset(request, response):
+        resets.append(time.monotonic())
+        time.sleep(0.3)  # a slow reply: stale states keep arriving meanwhile
+        response.success, response.message = True, json.dumps({'stamp': 5.0})
+        return response
+
+    robot.create_service(Trigger, '/sim_node/reset', reset)
+    executor = MultiThreadedExecutor(num_threads=3)
+    executor.add_node(node)
+    executor.add_node(robot)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+
+    def publish(sec, q):
+        msg = JointState(name=names, position=q)
+        msg.header.stamp.sec = sec
+        states.publish(msg)
+
+    try:
+        deadline = time.time() + 5
+        while (node.measured is None or not node.sim_reset.service_is_ready()) and \
+                time.time() < deadline:
+            publish(1, [1.0, 0.0, -1.0])
+            time.sleep(0.02)
+        post_key('space')
+        post_key('q')
+        time.sleep(0.2)
+        post_key('return')
+        end = time.time() + 0.8
+        while time.time() < end:       # the old pose, stamped before the reset
+            publish(1, [1.0, 0.0, -1.0])
+            time.sleep(0.01)
+        while time.time() < end + 0.3:  # the fresh episode
+            publish(5, [-1.0, 0.3, -1.8])
+            time.sleep(0.01)
+    finally:
+        executor.shutdown()
+        thread.join(5)
+        node.destroy_node()
+        robot.destroy_node()
+    assert resets
+    after = [q for t, q in got if t > resets[0]]
+    # from the fresh state on, within max_lead of it (the fake arm does not follow)
+    assert after and all(-1.0 <= q[0] <= -1.0 + 0.15 + 1e-9 for q in after), after[:3]
+    assert node.overlay.message == 'start: /recorder_node/start is not available ' \
+        '(is recorder_node running?)'
