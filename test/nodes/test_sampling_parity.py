@@ -118,6 +118,15 @@ def replay(bag, contract):
     return out
 
 
+def next_message_after(stream, end_ns):
+    """The stamp by which every key has a message after ``end_ns`` (what 'linear' needs)."""
+    first_after = {}
+    for stamp, key, _ in stream:
+        if stamp > end_ns and key not in first_after:
+            first_after[key] = stamp
+    return max(first_after.values(), default=end_ns)
+
+
 @pytest.mark.parametrize('rule', ['previous', 'linear'])
 def test_node_windows_equal_dataset_frames(recorded, contract, tmp_path, rule):
     mapping = contract.to_mapping()
@@ -136,11 +145,11 @@ def test_node_windows_equal_dataset_frames(recorded, contract, tmp_path, rule):
     stream = replay(recorded, c)
     # 'previous' is causal: the buffer holds exactly what the node had at the frame's instant.
     # 'linear' also needs each key's next message after it (the converter sees the future).
-    lookahead = 0 if rule == 'previous' else 200_000_000
     to, fed, checked = c.n_obs_steps, 0, 0
     for i in range(to - 1, len(ep)):
         end = ep.metadata['start_time_ns'] + round(ep.timestamps[i] * 1e9)
-        while fed < len(stream) and stream[fed][0] <= end + lookahead:
+        feed_to = end if rule == 'previous' else next_message_after(stream, end)
+        while fed < len(stream) and stream[fed][0] <= feed_to:
             stamp, key, value = stream[fed]
             assert ctl.observe(key, stamp, value) is None
             fed += 1
