@@ -72,18 +72,24 @@ interpolates between the messages either side; it is not causal: the converter s
 after each instant, while the node, whose window ends at the newest header stamp, holds
 headerless keys (stamped on receipt) at their latest value.
 
+Cameras (``observation.images.<camera>``, Image or CompressedImage, with ``height``, ``width``,
+optional ``crop`` and ``encodings``): see :mod:`dil_ros.contract_images`.
+
 What a policy depends on (``Contract.differences``, the artifact check): observation keys and
-their names in order (joints or field paths), the JointState field, action joints, rate_hz,
-To/Tp/Ta and sampling. Topic names, teleop, controller, limits, indices, state_joints and the
-contract's name are the robot's own business.
+their names in order (joints or field paths), the JointState field, each camera's height, width
+and crop, action joints, rate_hz, To/Tp/Ta and sampling. Topic names, message types, camera
+encodings, teleop, controller, limits, indices, state_joints and the contract's name are the
+robot's own business.
 """
 
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
+from dil_ros.contract_images import image_observation, IMAGE_KEYS, IMAGE_TYPES, is_image_entry
 from dil_ros.contract_model import (  # noqa: F401 - the contract's public names
-    ActionSpec, Contract, ContractError, diff_mappings, JOINT_STATE, JOINT_STATE_FIELDS,
-    JointLimit, ObservationSpec, TELEOP_TYPES, TopicSpec)
+    ActionSpec, COMPRESSED_IMAGE, Contract, ContractError, DEFAULT_ENCODINGS, diff_mappings, IMAGE,
+    IMAGE_PREFIX, JOINT_STATE, JOINT_STATE_FIELDS, JointLimit, ObservationSpec, TELEOP_TYPES,
+    TopicSpec)
 from dil_ros.contract_reader import ContractReader
 from dil_ros.errors import read_yaml
 from dil_ros.sampling import DEFAULT_RULE, RULES
@@ -99,8 +105,14 @@ def _observation(r: ContractReader, key: Any, entry: Any) -> ObservationSpec:
     if not isinstance(key, str) or not key.startswith('observation.'):
         raise r.fail(path, "observation keys must start with 'observation.'")
     e = r.mapping(entry, path, ('topic', 'type', 'field', 'joints', 'indices', 'fields',
-                                'names', 'max_age_s'), ())
+                                'names', 'max_age_s') + IMAGE_KEYS, ())
     age = r.positive(e['max_age_s'], f'{path}.max_age_s', inf=True) if 'max_age_s' in e else None
+    if is_image_entry(key, e):
+        return image_observation(r, key, e, age)
+    for k in IMAGE_KEYS:
+        if k in e:
+            raise r.fail(f'{path}.{k}', f'only camera keys ({IMAGE_PREFIX}<camera>, '
+                                        f'{" or ".join(IMAGE_TYPES)}) take {k!r}')
     if 'topic' not in e and 'type' not in e:
         for bad in ('field', 'joints', 'indices', 'fields', 'max_age_s'):
             if bad in e:

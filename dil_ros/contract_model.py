@@ -12,6 +12,14 @@ from dil_ros.sampling import DEFAULT_RULE
 
 JOINT_STATE = 'sensor_msgs/msg/JointState'
 JOINT_STATE_FIELDS = ('position', 'velocity', 'effort')
+IMAGE = 'sensor_msgs/msg/Image'
+COMPRESSED_IMAGE = 'sensor_msgs/msg/CompressedImage'
+IMAGE_PREFIX = 'observation.images.'
+# Encodings a camera key accepts unless its entry lists ``encodings`` (mono8 becomes 3 channels).
+DEFAULT_ENCODINGS = {
+    IMAGE: ('rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8'),
+    COMPRESSED_IMAGE: ('jpeg', 'png'),
+}
 TELEOP_TYPES = (
     'std_msgs/msg/Float64MultiArray',
     'trajectory_msgs/msg/JointTrajectory',
@@ -28,6 +36,8 @@ class ObservationSpec:
     """One observation key: which topic and which message fields form its vector.
 
     A dataset-only key has no ``topic``/``type``; ``labels`` then name its dimensions.
+    A camera key (``observation.images.<camera>``) has ``height``/``width`` (the policy's input
+    size), an optional centre/random ``crop`` (height, width) and the ``encodings`` it accepts.
     """
 
     key: str
@@ -39,21 +49,33 @@ class ObservationSpec:
     indices: Tuple[int, ...] = ()
     labels: Tuple[str, ...] = ()
     max_age_s: Optional[float] = None  # None: the converter's / node's default; inf: latched
+    height: int = 0  # > 0 for a camera key
+    width: int = 0
+    crop: Tuple[int, ...] = ()
+    encodings: Tuple[str, ...] = ()
 
     @property
     def has_topic(self) -> bool:
         return bool(self.topic)
 
     @property
+    def is_image(self) -> bool:
+        return self.height > 0
+
+    @property
     def names(self) -> List[str]:
-        """Per-dimension names (joint names, field paths, or a dataset-only key's names)."""
+        """Per-dimension names (joint names, field paths, or a dataset-only key's names);
+        a camera's axes (LeRobot's video feature names)."""
+        if self.is_image:
+            return ['height', 'width', 'channels']
         if self.type == JOINT_STATE:
             return list(self.joints)
         return list(self.fields) if self.has_topic else list(self.labels)
 
     @property
     def dim(self) -> int:
-        return len(self.names)
+        """Width of a low-dim key's vector (a camera key has none: 0)."""
+        return 0 if self.is_image else len(self.names)
 
 
 @dataclass(frozen=True)
@@ -105,8 +127,23 @@ class Contract:
     sampling: str = DEFAULT_RULE
 
     @property
+    def image_keys(self) -> List[str]:
+        return [key for key, spec in self.observations.items() if spec.is_image]
+
+    @property
+    def lowdim_keys(self) -> List[str]:
+        return [key for key, spec in self.observations.items() if not spec.is_image]
+
+    @property
     def obs_dims(self) -> Dict[str, int]:
-        return {key: spec.dim for key, spec in self.observations.items()}
+        """Low-dim keys only; cameras are in :attr:`image_shapes`."""
+        return {key: self.observations[key].dim for key in self.lowdim_keys}
+
+    @property
+    def image_shapes(self) -> Dict[str, Tuple[int, int, int]]:
+        """Each camera's policy input (height, width, 3) before any crop."""
+        return {key: (self.observations[key].height, self.observations[key].width, 3)
+                for key in self.image_keys}
 
     @property
     def action_dim(self) -> int:
@@ -142,7 +179,9 @@ class Contract:
         obs = {}
         for key, spec in self.observations.items():
             entry: Dict[str, Any]
-            if not spec.has_topic:
+            if spec.is_image:
+                entry = image_mapping(spec)
+            elif not spec.has_topic:
                 entry = {'names': list(spec.labels)}
             elif spec.type == JOINT_STATE:
                 entry = {'topic': spec.topic, 'type': spec.type, 'field': spec.field,
@@ -181,6 +220,9 @@ class Contract:
         """The part of the contract a trained policy depends on (see the module docstring)."""
         obs = {}
         for key, spec in self.observations.items():
+            if spec.is_image:
+                obs[key] = {'height': spec.height, 'width': spec.width, 'crop': list(spec.crop)}
+                continue
             obs[key] = {'names': spec.names}
             if spec.type == JOINT_STATE:
                 obs[key]['field'] = spec.field
@@ -201,6 +243,17 @@ class Contract:
         Lines read ``rate_hz: policy 10.0, robot 20.0`` (``labels`` name the two sides).
         """
         return diff_mappings(self.policy_mapping(), other.policy_mapping(), labels=labels)
+
+
+def image_mapping(spec: ObservationSpec) -> Dict[str, Any]:
+    """A camera entry as YAML/JSON data (encodings only where they differ from the default)."""
+    entry: Dict[str, Any] = {'topic': spec.topic, 'type': spec.type} if spec.has_topic else {}
+    entry.update(height=spec.height, width=spec.width)
+    if spec.crop:
+        entry['crop'] = list(spec.crop)
+    if spec.has_topic and spec.encodings != DEFAULT_ENCODINGS[spec.type]:
+        entry['encodings'] = list(spec.encodings)
+    return entry
 
 
 def diff_mappings(a: Any, b: Any, path: str = '',

@@ -218,3 +218,125 @@ def test_sampling_defaults_to_zero_order_hold(contract, mapping):
     del mapping['sampling']
     assert contract_from_mapping(mapping).sampling == 'previous' == contract.sampling
     assert contract.action.state_joints == contract.action.joints
+
+
+FRONT = {'topic': '/camera/front/image_raw', 'type': 'sensor_msgs/msg/Image', 'height': 96,
+         'width': 96, 'crop': [84, 84]}
+WRIST = {'topic': '/camera/wrist/compressed', 'type': 'sensor_msgs/msg/CompressedImage',
+         'height': 48, 'width': 64, 'encodings': ['jpeg']}
+
+
+@pytest.fixture
+def camera_mapping(mapping):
+    mapping['observations']['observation.images.front'] = copy.deepcopy(FRONT)
+    mapping['observations']['observation.images.wrist'] = copy.deepcopy(WRIST)
+    return mapping
+
+
+def test_camera_keys_typed_and_round_trip(camera_mapping):
+    c = contract_from_mapping(camera_mapping)
+    front, wrist = c.observations['observation.images.front'], \
+        c.observations['observation.images.wrist']
+    assert front.is_image and wrist.is_image
+    assert not c.observations['observation.state'].is_image
+    assert (front.height, front.width, front.crop) == (96, 96, (84, 84))
+    assert front.encodings == ('rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8')
+    assert (wrist.crop, wrist.encodings) == ((), ('jpeg',))
+    assert c.image_keys == ['observation.images.front', 'observation.images.wrist']
+    assert c.lowdim_keys == ['observation.state', 'observation.environment_state']
+    assert c.obs_dims == {'observation.state': 3, 'observation.environment_state': 3}
+    assert c.image_shapes == {'observation.images.front': (96, 96, 3),
+                              'observation.images.wrist': (48, 64, 3)}
+    assert contract_from_mapping(c.to_mapping()) == c
+    assert c.to_mapping() == camera_mapping
+    c.require_topics('the recorder')
+
+
+def test_dataset_only_camera(mapping):
+    mapping['observations'] = {'observation.images.img': {'height': 96, 'width': 96},
+                               'observation.state': {'names': ['x', 'y']}}
+    del mapping['teleop']
+    c = contract_from_mapping(mapping)
+    img = c.observations['observation.images.img']
+    assert img.is_image and not img.has_topic and img.encodings == ()
+    assert c.image_shapes == {'observation.images.img': (96, 96, 3)}
+    assert contract_from_mapping(c.to_mapping()) == c
+    with pytest.raises(ContractError, match='observation.images.img: has no topic/type'):
+        c.require_topics('the recorder')
+
+
+CAM = 'observations.observation.images.front'
+
+
+@pytest.mark.parametrize('mutate, key, problem', [
+    (lambda o: o['observation.images.front'].pop('height'), f'{CAM}.height',
+     'missing required key'),
+    (lambda o: o['observation.images.front'].pop('width'), f'{CAM}.width',
+     'missing required key'),
+    (lambda o: o['observation.images.front'].update(height=0), f'{CAM}.height', 'must be >= 1'),
+    (lambda o: o['observation.images.front'].update(width='96'), f'{CAM}.width', 'expected int'),
+    (lambda o: o['observation.images.front'].update(crop=[84]), f'{CAM}.crop',
+     'expected [height, width]'),
+    (lambda o: o['observation.images.front'].update(crop='84x84'), f'{CAM}.crop',
+     'expected list'),
+    (lambda o: o['observation.images.front'].update(crop=[84, 0]), f'{CAM}.crop[1]',
+     'must be >= 1'),
+    (lambda o: o['observation.images.front'].update(crop=[100, 84]), f'{CAM}.crop[0]',
+     'crop height 100 exceeds height 96'),
+    (lambda o: o['observation.images.front'].update(encodings=['jpeg']), f'{CAM}.encodings[0]',
+     "sensor_msgs/msg/Image encoding must be one of"),
+    (lambda o: o['observation.images.front'].update(encodings=[]), f'{CAM}.encodings',
+     'must not be empty'),
+    (lambda o: o['observation.images.front'].update(encodings=['rgb8', 'rgb8']),
+     f'{CAM}.encodings', 'duplicate'),
+    (lambda o: o['observation.images.front'].update(joints=['a']), f'{CAM}.joints',
+     "camera keys take no 'joints'"),
+    (lambda o: o['observation.images.front'].update(fields=['data']), f'{CAM}.fields',
+     "camera keys take no 'fields'"),
+    (lambda o: o['observation.images.front'].update(indices=[0]), f'{CAM}.indices',
+     "camera keys take no 'indices'"),
+    (lambda o: o['observation.images.front'].update(type='geometry_msgs/msg/Point'),
+     f'{CAM}.type', 'a camera key must be one of'),
+    (lambda o: o['observation.images.front'].pop('topic'), f'{CAM}.topic',
+     'missing required key'),
+    (lambda o: o['observation.images.front'].update(size=3), f'{CAM}.size', 'unknown key'),
+    (lambda o: o.update({'observation.front': dict(FRONT)}), 'observations.observation.front',
+     'is named observation.images.<camera>'),
+    (lambda o: o.update({'observation.images.': dict(FRONT)}), 'observations.observation.images.',
+     'is named observation.images.<camera>'),
+    (lambda o: o['observation.environment_state'].update(height=3),
+     'observations.observation.environment_state.height', 'only camera keys'),
+    (lambda o: o['observation.state'].update(crop=[2, 2]),
+     'observations.observation.state.crop', 'only camera keys'),
+    (lambda o: o.update({'observation.images.img': {'height': 4, 'width': 4,
+                                                    'encodings': ['rgb8']}}),
+     'observations.observation.images.img.encodings', 'lists only height, width and crop'),
+])
+def test_bad_camera_entry_names_file_and_key(tmp_path, camera_mapping, mutate, key, problem):
+    mutate(camera_mapping['observations'])
+    path = write(tmp_path, camera_mapping)
+    with pytest.raises(ContractError) as err:
+        load_contract(path)
+    message = str(err.value)
+    assert message.startswith(f'{path}: {key}:'), message
+    assert problem in message
+
+
+def test_policy_comparison_sees_camera_size_and_crop_not_topic(camera_mapping):
+    policy = contract_from_mapping(copy.deepcopy(camera_mapping))
+    robot = copy.deepcopy(camera_mapping)
+    robot['observations']['observation.images.front'].update(
+        topic='/cam/image', type='sensor_msgs/msg/CompressedImage', encodings=['png'])
+    assert policy.differences(contract_from_mapping(robot)) == []
+    robot['observations']['observation.images.front'].update(height=120, crop=[96, 84])
+    del robot['observations']['observation.images.wrist']['height']
+    robot['observations']['observation.images.wrist']['height'] = 50
+    diffs = policy.differences(contract_from_mapping(robot))
+    assert sorted(diffs) == [
+        'observations.observation.images.front.crop: policy [84, 84], robot [96, 84]',
+        'observations.observation.images.front.height: policy 96, robot 120',
+        'observations.observation.images.wrist.height: policy 48, robot 50']
+    del robot['observations']['observation.images.wrist']
+    assert any(d.startswith('observations.observation.images.wrist: policy') and
+               d.endswith('missing in robot') for d in policy.differences(
+                   contract_from_mapping(robot)))

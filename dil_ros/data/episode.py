@@ -5,6 +5,7 @@ from typing import Any, Dict
 
 import numpy as np
 
+from dil_ros.contract_model import IMAGE_PREFIX
 from dil_ros.errors import DilRosError
 
 
@@ -16,7 +17,9 @@ class EpisodeError(DilRosError, ValueError):
 class Episode:
     """Arrays of one episode, all with the same number of frames ``T``.
 
-    observations: ``{key: [T, D] float32}`` in physical units, keys like ``observation.state``.
+    observations: ``{key: [T, D] float32}`` in physical units, keys like ``observation.state``;
+    cameras (``observation.images.<camera>``) as uint8 RGB frames ``[T, H, W, 3]`` at the
+    camera's native size.
     action: ``[T, Da] float32``; timestamps: ``[T] float64`` seconds from episode start.
     """
 
@@ -31,7 +34,7 @@ class Episode:
         length = self.action.shape[0]
         obs = {}
         for key, value in self.observations.items():
-            arr = _as_2d(value, key)
+            arr = _as_frames(value, key) if key.startswith(IMAGE_PREFIX) else _as_2d(value, key)
             if arr.shape[0] != length:
                 raise EpisodeError(f'{key}: {arr.shape[0]} frames but action has {length}')
             obs[key] = arr
@@ -52,6 +55,14 @@ class Episode:
     def obs_keys(self):
         return list(self.observations)
 
+    @property
+    def image_keys(self):
+        return [key for key in self.observations if key.startswith(IMAGE_PREFIX)]
+
+    @property
+    def lowdim_keys(self):
+        return [key for key in self.observations if not key.startswith(IMAGE_PREFIX)]
+
 
 def _as_2d(value, key: str) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float32)
@@ -62,3 +73,12 @@ def _as_2d(value, key: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise EpisodeError(f'{key}: contains NaN or infinite values')
     return np.ascontiguousarray(arr)
+
+
+def _as_frames(value, key: str) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype != np.uint8:
+        raise EpisodeError(f'{key}: camera frames must be uint8, got {arr.dtype}')
+    if arr.ndim != 4 or arr.shape[-1] != 3:
+        raise EpisodeError(f'{key}: expected [T, H, W, 3] RGB frames, got shape {arr.shape}')
+    return arr
