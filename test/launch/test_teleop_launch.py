@@ -3,6 +3,7 @@
 The launch runs as `ros2 launch` runs it (see conftest.py: installed package, skips elsewhere).
 """
 import json
+import time
 
 import pytest
 
@@ -44,6 +45,19 @@ def get_params(node, target, names):
             for v in future.result().values]
 
 
+def node_names(node, expected=3, timeout=10.0):
+    """The *_node names on the graph, once discovery has found ``expected`` of them (or timeout).
+
+    A node created a moment ago has not discovered the others yet; one recorder, never two.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        names = sorted(n for n, _ in node.get_node_names_and_namespaces() if n.endswith('_node'))
+        if len(names) >= expected or time.monotonic() > deadline:
+            return names
+        rclpy.spin_once(node, timeout_sec=0.1)
+
+
 @pytest.mark.launch(fixture=teleop_launch)
 def test_hand_mode_nodes_and_clocks(ros_context, exit_codes):
     with launch_testing_ros.WaitForTopics([('/recorder_node/status', String),
@@ -52,9 +66,7 @@ def test_hand_mode_nodes_and_clocks(ros_context, exit_codes):
     assert status['recording'] is False
     node = rclpy.create_node('teleop_launch_probe')
     try:
-        names = [n for n, _ in node.get_node_names_and_namespaces()]
-        assert sorted(n for n in names if n.endswith('_node')) == [
-            'recorder_node', 'sim_node', 'teleop_node']        # no expert, one recorder
+        assert node_names(node) == ['recorder_node', 'sim_node', 'teleop_node']  # no expert
         assert get_params(node, 'sim_node', ['auto_reset', 'time_limit']) == [False, 0.0]
         for target in ('teleop_node', 'recorder_node'):
             assert get_params(node, target, ['use_sim_time']) == [True]
