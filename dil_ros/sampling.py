@@ -11,6 +11,9 @@ Rules:
 
 Before the first stamp both rules repeat the first value; after the last, both hold the last.
 
+Camera frames are never blended: whatever the rule, a window of frames is the ``previous``
+pick, :func:`frame_indices` (the converter and the node both use it for image keys).
+
 Time is int64 nanoseconds throughout (ROS stamps are integer nanoseconds): a message stamped
 exactly on a grid instant is on it, on both paths. Interpolation weights are taken from int64
 differences, never from absolute float seconds, whose resolution near 1.7e9 s is about 0.2 us.
@@ -32,6 +35,16 @@ def window_ns(end_ns: int, n_steps: int, rate_hz: float) -> np.ndarray:
     return int(end_ns) - period_offsets_ns(n_steps, rate_hz)[::-1]
 
 
+def frame_indices(times_ns: np.ndarray, at_ns: np.ndarray) -> np.ndarray:
+    """Index of the newest of ``times_ns`` (non-decreasing int64) at or before each of ``at_ns``
+    (the first before the first stamp): the ``previous`` rule as indices, for image keys."""
+    times = np.asarray(times_ns, dtype=np.int64)
+    if len(times) == 0:
+        raise ValueError('cannot sample an empty series')
+    i = np.searchsorted(times, np.asarray(at_ns, dtype=np.int64), side='right') - 1
+    return np.clip(i, 0, len(times) - 1)
+
+
 def sample_series(times_ns: np.ndarray, values: np.ndarray, at_ns: np.ndarray,
                   rule: str = DEFAULT_RULE) -> np.ndarray:
     """``values`` ([N, D], at non-decreasing int64 ``times_ns``) at int64 ``at_ns`` -> [M, D]."""
@@ -44,7 +57,7 @@ def sample_series(times_ns: np.ndarray, values: np.ndarray, at_ns: np.ndarray,
         raise ValueError('cannot sample an empty series')
     i = np.searchsorted(times, at, side='right') - 1
     if rule == 'previous' or len(times) == 1:
-        return values[np.clip(i, 0, len(times) - 1)]
+        return values[frame_indices(times, at)]
     i = np.clip(i, 0, len(times) - 2)
     span = times[i + 1] - times[i]
     w = np.where(span > 0, (at - times[i]) / np.maximum(span, 1), 1.0)

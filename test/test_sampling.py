@@ -55,3 +55,12 @@ def test_grid_and_window_agree():
     grid = T0 + period_offsets_ns(10, 30.0)
     assert grid.dtype == np.int64 and grid[1] - grid[0] == 33_333_333
     np.testing.assert_array_equal(window_ns(grid[9], 3, 30.0), grid[7:10])
+
+
+def test_frame_indices_pick_the_previous_frame():
+    times = T0 + np.array([0, 33, 66, 100])
+    at = T0 + np.array([-5, 0, 32, 33, 99, 500])
+    from dil_ros.sampling import frame_indices
+    assert frame_indices(times, at).tolist() == [0, 0, 0, 1, 2, 3]
+    with pytest.raises(ValueError, match='empty series'):
+        frame_indices(np.zeros(0, np.int64), at)

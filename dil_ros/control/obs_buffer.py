@@ -4,7 +4,9 @@ from typing import Deque, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from dil_ros.sampling import DEFAULT_RULE, sample_series, window_ns
+from dil_ros.sampling import DEFAULT_RULE, frame_indices, sample_series, window_ns
+
+MAX_FRAMES = 64   # per camera, whatever keep_s says: 64 frames of 640x480 RGB are 59 MB
 
 
 class ObservationBuffer:
@@ -15,27 +17,57 @@ class ObservationBuffer:
     the grid's end (a receive time is not a measurement time), but they go stale like the others
     (``stale_keys``). Sampling uses :func:`dil_ros.sampling.sample_series` with ``rule``, the
     same function and rule the converter used for the training data.
+
+    ``images`` are camera keys: uint8 RGB frames ``[H, W, 3]`` at the camera's own size, which
+    must not change until :meth:`clear`. Frames are picked, never blended
+    (:func:`dil_ros.sampling.frame_indices`), and only ``keep_s`` behind the newest frame are
+    kept (what a window needs; at most :data:`MAX_FRAMES`).
     """
 
     def __init__(self, dims: Dict[str, int], stamped: Iterable[str], maxlen: int = 256,
-                 rule: str = DEFAULT_RULE):
+                 rule: str = DEFAULT_RULE, images: Iterable[str] = (), keep_s: float = 1.0):
         self.dims = dict(dims)
-        self.stamped = set(stamped) & set(dims)
+        self.images = tuple(images)
+        self.stamped = set(stamped) & (set(dims) | set(self.images))
         self.rule = rule
+        self.keep_ns = int(round(keep_s * 1e9))
         self._hist: Dict[str, Deque[Tuple[int, np.ndarray]]] = {
             k: deque(maxlen=maxlen) for k in dims}
+        self._hist.update({k: deque(maxlen=MAX_FRAMES) for k in self.images})
+        self._frame_shape: Dict[str, Tuple[int, ...]] = {}
 
     def clear(self) -> None:
         for h in self._hist.values():
             h.clear()
+        self._frame_shape.clear()
+
+    def _check_frame(self, key: str, frame) -> Optional[str]:
+        """Why ``frame`` is not a uint8 [H, W, 3] of this camera's size, or None."""
+        if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3
+                and frame.shape[2] == 3):
+            what = (f'{frame.dtype} {list(frame.shape)}' if isinstance(frame, np.ndarray)
+                    else type(frame).__name__)
+            return f'{key}: expected a uint8 [H, W, 3] frame, got {what}'
+        first = self._frame_shape.setdefault(key, frame.shape)
+        if frame.shape != first:
+            return (f'{key}: frame size changed mid-run from {first[1]}x{first[0]} to '
+                    f'{frame.shape[1]}x{frame.shape[0]} (width x height); call ~/reset once '
+                    'the camera is set up')
+        return None
 
     def add(self, key: str, stamp_ns: int, value) -> Optional[str]:
         """Store one observation; return None, or why it was dropped (not stored)."""
-        vec = np.asarray(value, dtype=np.float64).reshape(-1)
-        if vec.shape[0] != self.dims[key]:
-            return f'{key}: expected {self.dims[key]} values, got {vec.shape[0]}'
-        if not np.all(np.isfinite(vec)):
-            return f'{key}: non-finite value {vec.tolist()}'
+        if key in self.images:
+            why = self._check_frame(key, value)
+            if why is not None:
+                return why
+            vec = value
+        else:
+            vec = np.asarray(value, dtype=np.float64).reshape(-1)
+            if vec.shape[0] != self.dims[key]:
+                return f'{key}: expected {self.dims[key]} values, got {vec.shape[0]}'
+            if not np.all(np.isfinite(vec)):
+                return f'{key}: non-finite value {vec.tolist()}'
         stamp_ns = int(stamp_ns)
         hist = self._hist[key]
         if hist and stamp_ns <= hist[-1][0]:
@@ -45,6 +77,10 @@ class ObservationBuffer:
                 return (f'{key}: out-of-order stamp {stamp_ns * 1e-9:.6f} not newer than '
                         f'{hist[-1][0] * 1e-9:.6f}; dropped')
         hist.append((stamp_ns, vec))
+        if key in self.images:   # keep the newest frame at or before the cutoff, and all after
+            cutoff = stamp_ns - self.keep_ns
+            while len(hist) > 1 and hist[1][0] <= cutoff:
+                hist.popleft()
         return None
 
     def ready(self) -> bool:
@@ -90,8 +126,9 @@ class ObservationBuffer:
         """``n_steps`` observations per key, 1/rate_hz apart, the last at ``end_ns``.
 
         ``end_ns`` defaults to the newest stamp (what the node uses). Returns ({key: [To, D]},
-        the window's end in seconds). Before the oldest stored sample the oldest is repeated (as
-        a fresh start repeats the first frame in training).
+        cameras {key: uint8 [To, H, W, 3]}; the window's end in seconds). Before the oldest
+        stored sample the oldest is repeated (as a fresh start repeats the first frame in
+        training).
         """
         if not self.ready():
             raise LookupError(f'no observation yet for {", ".join(self.missing())}')
@@ -101,5 +138,8 @@ class ObservationBuffer:
         out = {}
         for key, hist in self._hist.items():
             ts = np.fromiter((t for t, _ in hist), dtype=np.int64, count=len(hist))
-            out[key] = sample_series(ts, np.stack([v for _, v in hist]), at, self.rule)
+            if key in self.images:
+                out[key] = np.stack([hist[i][1] for i in frame_indices(ts, at)])
+            else:
+                out[key] = sample_series(ts, np.stack([v for _, v in hist]), at, self.rule)
         return out, end_ns * 1e-9
