@@ -52,7 +52,9 @@ class PolicyController:
                  initial_latency_s: float = 0.0):
         self.contract = contract
         self.config = config
-        self.buffer = ObservationBuffer(contract.obs_dims, stamped_keys, rule=contract.sampling)
+        self.buffer = ObservationBuffer(contract.obs_dims, stamped_keys, rule=contract.sampling,
+                                        images=contract.image_keys,
+                                        keep_s=self._frames_kept_s(contract, config))
         self.scheduler = ChunkScheduler(contract.n_action_steps, config.handover,
                                         fade_s=config.crossfade_steps / config.rate_hz)
         self.limiter = CommandLimiter(contract.action.joints, contract.limits)
@@ -79,6 +81,15 @@ class PolicyController:
         self._observed_action = self._find_action_observation()
 
     # -- observations -------------------------------------------------------------------------
+    @staticmethod
+    def _frames_kept_s(contract: Contract, config: ControlConfig) -> float:
+        """How far behind its newest frame a camera's history must reach: one window, plus
+        the most the window's end (the stalest stamped key) may lag before the node holds."""
+        ages = [s.max_age_s for s in contract.observations.values()
+                if s.max_age_s is not None and np.isfinite(s.max_age_s)]
+        lag = max([config.observation_timeout_s] + ages)
+        return contract.n_obs_steps * contract.dt + lag
+
     def _find_action_observation(self) -> Optional[Tuple[str, np.ndarray]]:
         """(key, indices) of the measured positions of the action joints, if observed.
 
@@ -97,7 +108,9 @@ class PolicyController:
         if 'out-of-order' in why:
             self.counters['dropped_observations'] += 1
             return 'warn', why
-        return self.fault(key, why)
+        if why.startswith(f'{key}:'):   # name the topic too
+            why = self._describe(key) + why[len(key):]
+        return self.fault(key, f'{why}; holding')
 
     def fault(self, source: str, message: str) -> Optional[Tuple[str, str]]:
         """Hold until ``source`` delivers a good message again; ('error', message) when new."""

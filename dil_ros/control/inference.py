@@ -20,10 +20,14 @@ class InferenceWorker:
         self._thread.start()
 
     def infer(self, obs: Dict[str, np.ndarray]) -> np.ndarray:
-        """One synchronous inference: {key: [To, D]} -> [Tp, Da] (physical units)."""
+        """One synchronous inference: {key: [To, D]} -> [Tp, Da] (physical units).
+
+        Camera frames (uint8 [To, H, W, 3]) stay uint8; the policy converts them itself.
+        """
         import torch
-        batch = {k: torch.as_tensor(np.asarray(v), dtype=torch.float32,
-                                    device=self.device).unsqueeze(0) for k, v in obs.items()}
+        batch = {k: torch.as_tensor(np.asarray(v), device=self.device,
+                                    dtype=torch.uint8 if np.asarray(v).dtype == np.uint8
+                                    else torch.float32).unsqueeze(0) for k, v in obs.items()}
         with torch.inference_mode():
             out = self.module(batch, None)
         return out[0].detach().to('cpu', torch.float64).numpy()
