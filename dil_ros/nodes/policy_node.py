@@ -22,6 +22,7 @@ from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from dil_ros.nodes import messages
+from dil_ros.nodes.image_messages import ImageError, to_rgb
 from dil_ros.control.controller import ControlConfig, PolicyController
 from dil_ros.control.inference import InferenceWorker
 from dil_ros.control.scheduler import HANDOVERS
@@ -110,6 +111,8 @@ class PolicyNode(LifecycleNode):
         self.get_logger().info(f'form {policy.form} on {policy.device}: {policy.message}')
         self._worker = InferenceWorker(policy, device, self._on_inference_done)
         warm = {k: np.zeros((contract.n_obs_steps, d)) for k, d in contract.obs_dims.items()}
+        warm.update({k: np.zeros((contract.n_obs_steps, *shape), np.uint8)
+                     for k, shape in contract.image_shapes.items()})
         for _ in range(WARMUP_RUNS):  # TorchScript optimises on its first runs
             t = time.perf_counter()
             self._worker.infer(warm)
@@ -141,6 +144,7 @@ class PolicyNode(LifecycleNode):
         # One message per chunk: wall-clock inference time, for plots (PlotJuggler, dil-ros demo).
         self._latency = self.create_publisher(Float64, '~/inference_latency_ms', 10)
         io_group = MutuallyExclusiveCallbackGroup()
+        # every observation, cameras included, with sensor-data QoS (best effort, keep last)
         for topic_name, cls in classes.items():
             specs = [s for s in contract.observations.values() if s.topic == topic_name]
             self._entities.append(self.create_subscription(
@@ -206,11 +210,18 @@ class PolicyNode(LifecycleNode):
     def _on_observation(self, msg, specs) -> None:
         stamp = messages.stamp_ns(msg, self.get_clock().now().nanoseconds)
         for spec in specs:
+            try:  # a camera frame is converted outside the lock the control loop takes
+                value, error = (to_rgb(msg, spec.topic, spec.encodings) if spec.is_image
+                                else extract(msg, spec)), None
+            except ImageError as exc:
+                value, error = None, f'{spec.key}: {exc}; holding'
+            except FieldError as exc:
+                value, error = None, f'{exc}; holding'
             with self._lock:
-                try:
-                    report = self._ctl.observe(spec.key, stamp, extract(msg, spec))
-                except FieldError as exc:
-                    report = self._ctl.fault(spec.key, f'{exc}; holding')
+                if self._ctl is None:
+                    return
+                report = (self._ctl.observe(spec.key, stamp, value) if error is None
+                          else self._ctl.fault(spec.key, error))
             self._log(report)
 
     def _on_tick(self) -> None:

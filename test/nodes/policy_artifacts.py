@@ -29,6 +29,30 @@ class OffsetPolicy(nn.Module):
         return out
 
 
+class MeanPixelPolicy(nn.Module):
+    """actions[t] = newest observation.state + gain * (mean pixel of the newest frame / 255).
+
+    Reads the camera as the node hands it over (uint8 [B, To, H, W, 3], the camera's size);
+    a frame of another dtype or rank fails inside the module, as a real vision policy would.
+    """
+
+    def __init__(self, horizon: int, camera: str, gain: float = 0.1):
+        super().__init__()
+        self.horizon = horizon
+        self.camera = camera
+        self.gain = gain
+
+    def forward(self, obs: Dict[str, torch.Tensor],
+                noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        frames = obs[self.camera]
+        if frames.dtype != torch.uint8 or frames.dim() != 5 or frames.shape[-1] != 3:
+            raise ValueError('expected uint8 frames [B, To, H, W, 3]')
+        state = obs['observation.state'][:, -1, :]
+        mean = frames[:, -1].float().mean(dim=(1, 2, 3)) / 255.0
+        out = state + self.gain * mean.view(-1, 1)
+        return out.unsqueeze(1).repeat(1, self.horizon, 1)
+
+
 def metadata(contract: Contract, kind: str = 'regression') -> dict:
     return {'kind': kind, 'contract': contract.to_mapping(), 'n_obs_steps': contract.n_obs_steps,
             'horizon': contract.horizon, 'n_action_steps': contract.n_action_steps,
@@ -39,6 +63,12 @@ def metadata(contract: Contract, kind: str = 'regression') -> dict:
 def offset_artifact(path: Path, contract: Contract, delta=(0.01, 0.02, 0.03), slope=0.0,
                     nan=False) -> Path:
     return export_policy(OffsetPolicy(contract.horizon, list(delta), slope, nan), path,
+                         metadata(contract))
+
+
+def mean_pixel_artifact(path: Path, contract: Contract, gain: float = 0.1) -> Path:
+    camera = contract.image_keys[0]
+    return export_policy(MeanPixelPolicy(contract.horizon, camera, gain), path,
                          metadata(contract))
 
 
