@@ -8,6 +8,10 @@ Timeline (Chi et al.), one tick per 1/rate_hz::
 
 ``forward`` takes observations in physical units, ``{key: [B, To, D_key]}``, and returns the whole
 chunk ``[B, Tp, Da]`` in physical units; choosing the Ta actions to execute is the caller's job.
+Cameras (``cameras``, keys ``observation.images.*``) come as raw uint8 frames ``[B, To, H, W, 3]``
+at any size; each is resized, cropped, normalised and encoded (vision_cameras.py) to ``[B, To, F]``
+and concatenated after the normalised low-dim observations into the U-Net's global condition.
+Images are not min-max normalised (ImageNet mean/std instead).
 The training loss lives in dil_ros.training, not here: this module is what policy.ts holds.
 """
 
@@ -20,13 +24,20 @@ from dil_ros.policy.config import PolicyConfig, PolicyError
 from dil_ros.policy.ddim import DDIMSampler
 from dil_ros.policy.normalizer import MinMaxNormalizer
 from dil_ros.policy.unet import ConditionalUnet1D
+from dil_ros.policy.vision_cameras import CameraEncoders
+from dil_ros.policy.vision_encoder import VisionConfig
+from dil_ros.policy.vision_preprocess import CameraSpec
 
 
 class DiffusionPolicy(nn.Module):
+    obs_keys: List[str]          # TorchScript types (the lists may be empty)
+    obs_dims: Dict[str, int]
+
     def __init__(self, config: PolicyConfig, obs_dims: Mapping[str, int], action_dim: int,
-                 stats: Mapping[str, Mapping[str, Sequence[float]]]):
+                 stats: Mapping[str, Mapping[str, Sequence[float]]],
+                 cameras: Sequence[CameraSpec] = (), vision: Optional[VisionConfig] = None):
         super().__init__()
-        if not obs_dims:
+        if not obs_dims and not cameras:
             raise PolicyError('obs_dims: must list at least one observation key')
         needed = {**dict(obs_dims), 'action': action_dim}
         for key, dim in needed.items():
@@ -46,7 +57,11 @@ class DiffusionPolicy(nn.Module):
         self.action_dim = int(action_dim)
         self.n_obs_steps = config.n_obs_steps
         self.horizon = config.horizon
-        self.global_cond_dim = sum(self.obs_dims.values()) * config.n_obs_steps
+        self.vision_config = vision or VisionConfig()
+        self.cameras: List[CameraSpec] = sorted(cameras, key=lambda c: c.key)
+        self.vision = CameraEncoders(self.cameras, config.n_obs_steps, self.vision_config)
+        self.global_cond_dim = (sum(self.obs_dims.values()) + len(self.vision)
+                                * self.vision.feature_dim) * config.n_obs_steps
         self.model = ConditionalUnet1D(
             input_dim=action_dim, global_cond_dim=self.global_cond_dim,
             diffusion_step_embed_dim=config.diffusion_step_embed_dim, down_dims=config.down_dims,
@@ -61,14 +76,24 @@ class DiffusionPolicy(nn.Module):
 
     @torch.jit.export
     def normalize_obs(self, obs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """Physical-unit observations -> normalised, checking keys and shapes."""
-        return self.normalizer.normalize_observations(obs, self.obs_keys, self.n_obs_steps,
+        """Physical-unit observations -> normalised, checking keys and shapes; camera frames
+        pass through unchanged (vision_cameras checks them)."""
+        nobs = self.normalizer.normalize_observations(obs, self.obs_keys, self.n_obs_steps,
                                                       self.obs_dims)
+        for key in self.vision.keys:
+            if key not in obs:
+                raise KeyError('missing observation key ' + key)
+            nobs[key] = obs[key]
+        return nobs
 
     @torch.jit.export
-    def global_cond(self, nobs: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Normalised observations {key: [B, To, D]} -> [B, To * sum(D)], keys in sorted order."""
+    def global_cond(self, nobs: Dict[str, torch.Tensor],
+                    crop_u: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Normalised observations {key: [B, To, D]} and raw camera frames -> [B, To * sum(D)]:
+        low-dim keys in sorted order, then each camera's features in key order. ``crop_u``
+        [B, To, n_cameras, 2] (training) picks random crops; None: centre crops."""
         feats = [nobs[key] for key in self.obs_keys]
+        feats.extend(self.vision(nobs, crop_u))
         x = torch.cat(feats, dim=-1)
         return x.reshape(x.shape[0], -1)
 
@@ -87,7 +112,7 @@ class DiffusionPolicy(nn.Module):
                 noise: Optional[torch.Tensor] = None) -> torch.Tensor:
         """obs {key: [B, To, D]} in physical units -> actions [B, Tp, Da] in physical units."""
         nobs = self.normalize_obs(obs)
-        cond = self.global_cond(nobs)
+        cond = self.global_cond(nobs, None)
         batch = cond.shape[0]
         if noise is None:
             noise = torch.randn([batch, self.horizon, self.action_dim], dtype=cond.dtype,

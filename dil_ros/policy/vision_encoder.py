@@ -27,6 +27,7 @@ from dil_ros.policy.config import PolicyError
 NORMS = ('group', 'batch')
 HEADS = ('spatial_softmax', 'classifier')
 GROUP_SIZE = 16     # Chi: GroupNorm(num_groups=num_features // 16)
+MIN_INPUT = 33      # smallest input size with a 2x2 feature map after the stride-32 trunk
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,14 @@ class VisionEncoder(nn.Module):
 
     def __init__(self, config: VisionConfig, height: int, width: int):
         super().__init__()
+        rows, cols = feature_map_size(height), feature_map_size(width)
+        if min(rows, cols) < 2:
+            raise PolicyError(f'vision encoder: a {height}x{width} input leaves a {rows}x{cols} '
+                              f'feature map, where spatial softmax sees no position; give the '
+                              f'encoder at least {MIN_INPUT}x{MIN_INPUT} pixels (height/width '
+                              f'or crop)')
         self.backbone = ResNet18(config.base_width, norm='group')
-        self.pool = SpatialSoftmax(self.backbone.out_channels, config.num_keypoints,
-                                   feature_map_size(height), feature_map_size(width))
+        self.pool = SpatialSoftmax(self.backbone.out_channels, config.num_keypoints, rows, cols)
         self.out = nn.Linear(2 * config.num_keypoints, config.feature_dim)
         self.feature_dim = config.feature_dim
         if config.weights:

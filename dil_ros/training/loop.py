@@ -142,9 +142,9 @@ def run_loop(s):
         while step < end:
             batch = next(batches)
             generator.manual_seed(step_seed(cfg_t.seed, info.rank, step))
-            noise, timesteps = objective.draw(batch['action'], generator)
+            draws = objective.draw(batch['action'], generator)   # noise, timesteps, crops
             with autocast(device, cfg_t.amp):
-                loss = model(batch['obs'], batch['action'], noise, timesteps)
+                loss = model(batch['obs'], batch['action'], *draws)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

@@ -1,8 +1,9 @@
 """Training objectives as nn.Modules, so DistributedDataParallel can wrap them.
 
 Both take physical-unit batches, normalise them with the policy's own normaliser, and return a
-scalar MSE. Random draws (noise, timesteps) are made by the caller and passed in, so a run is a
-pure function of its seeds and resumes exactly.
+scalar MSE. Random draws (noise, timesteps and, for a policy with cameras, the uniform draws that
+place each frame's random crop) are made by ``draw`` from the caller's generator and passed in, so
+a run is a pure function of its seeds and resumes exactly.
 """
 from typing import Dict, Optional
 
@@ -33,18 +34,20 @@ class DiffusionObjective(nn.Module):
         self.prediction_type = config.prediction_type
 
     def draw(self, action: torch.Tensor, generator: torch.Generator):
-        """Noise shaped like ``action`` and one timestep per sample, from ``generator``."""
+        """Noise shaped like ``action`` and one timestep per sample, from ``generator``; with
+        cameras also crop draws [B, To, n_cameras, 2] (``forward``'s ``crop_u``)."""
         noise = torch.randn(action.shape, generator=generator, device=action.device)
         t = torch.randint(0, self.num_train_timesteps, (action.shape[0],), generator=generator,
                           device=action.device)
-        return noise, t
+        return (noise, t) + _crop_draws(self.policy, action, generator)
 
     def forward(self, obs: Dict[str, torch.Tensor], action: torch.Tensor,
-                noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+                noise: torch.Tensor, timesteps: torch.Tensor,
+                crop_u: Optional[torch.Tensor] = None) -> torch.Tensor:
         norm = self.policy.normalizer
-        nobs = {k: norm.normalize(k, v) for k, v in obs.items()}
+        nobs = self.policy.normalize_obs(obs)
         naction = norm.normalize('action', action)
-        cond = self.policy.global_cond(nobs)
+        cond = self.policy.global_cond(nobs, crop_u)
         noisy = self.scheduler.add_noise(naction, noise, timesteps)
         pred = self.policy.model(noisy, timesteps, global_cond=cond)
         target = noise if self.prediction_type == 'epsilon' else naction
@@ -68,3 +71,12 @@ class RegressionObjective(nn.Module):
         nobs = {k: norm.normalize(k, v) for k, v in obs.items()}
         pred = self.policy.predict_normalized(nobs)
         return F.mse_loss(pred.float(), norm.normalize('action', action).float())
+
+
+def _crop_draws(policy: nn.Module, action: torch.Tensor, generator: torch.Generator):
+    """``(crop_u,)`` for a policy with cameras, else ``()`` (state-only draws stay as they were)."""
+    vision = getattr(policy, 'vision', None)
+    if vision is None or not len(vision):
+        return ()
+    shape = (action.shape[0], policy.n_obs_steps, len(vision), 2)
+    return (torch.rand(shape, generator=generator, device=action.device),)

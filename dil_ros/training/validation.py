@@ -27,17 +27,16 @@ class Validator:
             batch = collate([windows[int(i)] for i in picks[lo:lo + batch_size]])
             obs = {k: v.to(device) for k, v in batch['obs'].items()}
             action = batch['action'].to(device)
-            noise, timesteps = objective.draw(action, generator)
-            self.batches.append((obs, action, noise, timesteps))
+            self.batches.append((obs, action, objective.draw(action, generator)))
         self.num_windows = len(picks)
 
     @torch.no_grad()
     def loss(self, autocast) -> float:
         """Mean loss over the fixed batches (weighted by batch size)."""
         total, count = 0.0, 0
-        for obs, action, noise, timesteps in self.batches:
+        for obs, action, draws in self.batches:
             with autocast():
-                loss = self.objective(obs, action, noise, timesteps)
+                loss = self.objective(obs, action, *draws)
             total += float(loss) * action.shape[0]
             count += action.shape[0]
         return total / max(count, 1)

@@ -93,3 +93,10 @@ def test_config_names_the_bad_key():
         VisionConfig.from_dict({'base_width': 24}, 'train.yaml: vision')
     with pytest.raises(PolicyError, match='vision: keypoints: unknown key'):
         VisionConfig.from_dict({'keypoints': 3}, 'vision')
+
+
+def test_inputs_too_small_for_spatial_softmax_are_refused():
+    assert feature_map_size(33) == 2 and feature_map_size(32) == 1
+    VisionEncoder(VisionConfig(base_width=16), 33, 40)
+    with pytest.raises(PolicyError, match='a 32x40 input leaves a 1x2 feature map'):
+        VisionEncoder(VisionConfig(base_width=16), 32, 40)
