@@ -7,7 +7,8 @@ find the nodes' executables and the params YAML files there. Elsewhere they skip
 import asyncio
 import filecmp
 from pathlib import Path
-from typing import Dict, Optional
+import time
+from typing import Dict, List, Optional
 
 import pytest
 
@@ -32,6 +33,26 @@ def launch_dir() -> Path:
     if stale:
         pytest.fail(f'{installed} differs from the source tree in {stale}: build again')
     return installed
+
+
+def node_names(node, expected: int, timeout: float = 10.0) -> List[str]:
+    """Sorted ``*_node`` names on the graph once discovery has found ``expected`` (or timeout).
+
+    A probe node created a moment ago has not discovered the launched nodes yet.
+    """
+    import rclpy
+    deadline = time.monotonic() + timeout
+    while True:
+        names = sorted(n for n, _ in node.get_node_names_and_namespaces() if n.endswith('_node'))
+        if len(names) >= expected or time.monotonic() > deadline:
+            return names
+        rclpy.spin_once(node, timeout_sec=0.1)
+
+
+@pytest.fixture
+def graph_nodes():
+    """:func:`node_names`, for tests that look at which nodes a launch brought up."""
+    return node_names
 
 
 class ExitCodes:

@@ -42,7 +42,7 @@ def record_launch(launch_dir, output_dir, exit_codes):
 
 
 @pytest.mark.launch(fixture=record_launch)
-def test_status_and_services(ros_context, output_dir, exit_codes):
+def test_status_and_services(ros_context, output_dir, exit_codes, graph_nodes):
     with launch_testing_ros.WaitForTopics([('/recorder_node/status', String)],
                                           timeout=30.0) as topics:
         status = json.loads(topics.received_messages('/recorder_node/status')[-1].data)
@@ -59,8 +59,7 @@ def test_status_and_services(ros_context, output_dir, exit_codes):
         while time.time() < deadline and not (output_dir / 'episodes.json').exists():
             time.sleep(0.1)
         assert (output_dir / 'episode_0000' / 'metadata.yaml').exists()
-        names = {n for n, _ in node.get_node_names_and_namespaces()}
-        assert {'recorder_node', 'teleop_node'} <= names
+        assert graph_nodes(node, 2) == ['recorder_node', 'teleop_node']
     finally:
         node.destroy_node()
     yield

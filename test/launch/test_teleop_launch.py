@@ -3,7 +3,6 @@
 The launch runs as `ros2 launch` runs it (see conftest.py: installed package, skips elsewhere).
 """
 import json
-import time
 
 import pytest
 
@@ -45,28 +44,15 @@ def get_params(node, target, names):
             for v in future.result().values]
 
 
-def node_names(node, expected=3, timeout=10.0):
-    """The *_node names on the graph, once discovery has found ``expected`` of them (or timeout).
-
-    A node created a moment ago has not discovered the others yet; one recorder, never two.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        names = sorted(n for n, _ in node.get_node_names_and_namespaces() if n.endswith('_node'))
-        if len(names) >= expected or time.monotonic() > deadline:
-            return names
-        rclpy.spin_once(node, timeout_sec=0.1)
-
-
 @pytest.mark.launch(fixture=teleop_launch)
-def test_hand_mode_nodes_and_clocks(ros_context, exit_codes):
+def test_hand_mode_nodes_and_clocks(ros_context, exit_codes, graph_nodes):
     with launch_testing_ros.WaitForTopics([('/recorder_node/status', String),
                                            ('/task/status', String)], timeout=30.0) as topics:
         status = json.loads(topics.received_messages('/recorder_node/status')[-1].data)
     assert status['recording'] is False
     node = rclpy.create_node('teleop_launch_probe')
     try:
-        assert node_names(node) == ['recorder_node', 'sim_node', 'teleop_node']  # no expert
+        assert graph_nodes(node, 3) == ['recorder_node', 'sim_node', 'teleop_node']  # no expert
         assert get_params(node, 'sim_node', ['auto_reset', 'time_limit']) == [False, 0.0]
         for target in ('teleop_node', 'recorder_node'):
             assert get_params(node, target, ['use_sim_time']) == [True]
