@@ -76,4 +76,3 @@ def image_observation(r: ContractReader, key: str, e: Mapping,
                                                        f'{allowed}, got {enc!r}')
     return ObservationSpec(key, topic, mtype, max_age_s=age, height=height, width=width,
                            crop=crop, encodings=encodings)
-

@@ -83,7 +83,10 @@ def hf_feature(feature: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def data_schema(features: Dict[str, Dict[str, Any]]) -> pa.Schema:
-    """Arrow schema of a data file, with the ``huggingface`` metadata ``datasets`` writes."""
+    """Arrow schema of a data file, with the ``huggingface`` metadata ``datasets`` writes.
+
+    Video features have no column (their frames are in videos/, see lerobot_video.py)."""
+    features = {k: ft for k, ft in features.items() if ft['dtype'] != 'video'}
     fields = [pa.field(key, arrow_type(ft)) for key, ft in features.items()]
     hf = {'info': {'features': {key: hf_feature(ft) for key, ft in features.items()}}}
     return pa.schema(fields, metadata={b'huggingface': json.dumps(hf).encode()})

@@ -1,7 +1,8 @@
-"""Read LeRobot v3.0 datasets of low-dimensional features: ours and LeRobot's own.
+"""Read LeRobot v3.0 datasets: ours and LeRobot's own.
 
 Data may be spread over several files and chunks; episodes are located through
-meta/episodes/*.parquet. Image and video features are skipped (not read yet).
+meta/episodes/*.parquet. Video features (cameras) decode to uint8 ``[T, H, W, 3]``
+(lerobot_video.py); image features (PNG per frame) are not read.
 """
 
 import hashlib
@@ -17,6 +18,9 @@ import pyarrow.parquet as pq
 from dil_ros.data import lerobot_format as fmt
 from dil_ros.data.episode import Episode, EpisodeError
 from dil_ros.data.lerobot_format import DatasetError
+from dil_ros.data.lerobot_meta import (  # noqa: F401 - read_info is public here too
+    read_episode_rows, read_info, read_json, read_parquet, read_tasks)
+from dil_ros.data.lerobot_video import read_video_feature
 from dil_ros.data.stats import STAT_NAMES, compute_stats
 
 PathLike = Union[str, Path]
@@ -41,8 +45,22 @@ class Dataset:
         return fmt.feature_dim(self.features['action'])
 
     @property
+    def image_keys(self) -> List[str]:
+        return [k for k in self.obs_keys if self.features[k].get('dtype') == 'video']
+
+    @property
+    def lowdim_keys(self) -> List[str]:
+        return [k for k in self.obs_keys if self.features[k].get('dtype') != 'video']
+
+    @property
     def obs_dims(self) -> Dict[str, int]:
-        return {key: fmt.feature_dim(self.features[key]) for key in self.obs_keys}
+        """Low-dim keys only (as Contract.obs_dims); cameras are in image_shapes."""
+        return {key: fmt.feature_dim(self.features[key]) for key in self.lowdim_keys}
+
+    @property
+    def image_shapes(self) -> Dict[str, tuple]:
+        """Each camera's native frame shape (H, W, 3) as stored."""
+        return {key: tuple(self.features[key]['shape']) for key in self.image_keys}
 
     @property
     def num_frames(self) -> int:
@@ -53,130 +71,69 @@ class Dataset:
         return fmt.feature_names(self.features[key])
 
 
+def read_dataset(root: PathLike, keys: Optional[Sequence[str]] = None,
+                 images: bool = True) -> Dataset:
+    """Load a LeRobot v3.0 dataset.
 
-def read_dataset(root: PathLike, keys: Optional[Sequence[str]] = None) -> Dataset:
-    """Load a LeRobot v3.0 dataset of low-dimensional features.
-
-    ``keys`` picks observation keys (default: every low-dimensional ``observation.*`` feature;
-    image and video features are skipped, since no policy here reads them yet). Only the picked
-    keys and the action are read; naming an image or video key is a DatasetError.
+    ``keys`` picks observation keys (default: every ``observation.*`` feature, cameras only
+    with ``images``; image features, PNG per frame, are skipped). Only the picked keys and the
+    action are read; a camera's video is decoded once to uint8 ``[T, H, W, 3]`` per episode
+    (for training, dil_ros.data.frame_cache keeps them decoded on disk instead).
     """
     root = Path(root)
     info = read_info(root)
     features = info['features']
-    obs_keys = _select_obs_keys(root, features, keys)
-    tasks = _read_tasks(root)
-    ep_rows = _read_episode_rows(root)
+    obs_keys = _select_obs_keys(root, features, keys, images)
+    video_keys = [k for k in obs_keys if features[k].get('dtype') == 'video']
+    low_dim = [k for k in obs_keys if k not in video_keys]
+    tasks = read_tasks(root)
+    ep_rows = read_episode_rows(root)
     data_files = _data_files(root, info, ep_rows)
-    columns = obs_keys + ['action', 'timestamp', 'episode_index', 'index', 'task_index']
+    columns = low_dim + ['action', 'timestamp', 'episode_index', 'index', 'task_index']
     table = _read_data(root, data_files, columns)
-    episodes = _split_episodes(root, table, obs_keys, ep_rows, tasks)
-    stats = _read_stats(root, episodes, obs_keys)
+    frames = {key: read_video_feature(root, info, ep_rows, key) for key in video_keys}
+    episodes = _split_episodes(root, table, low_dim, ep_rows, tasks, frames)
+    stats = _read_stats(root, episodes, low_dim)
     return Dataset(root=root, episodes=episodes, fps=float(info['fps']), stats=stats,
                    features=features, info=info, obs_keys=obs_keys,
                    fingerprint=_fingerprint(root, data_files), tasks=tasks)
 
 
-def read_info(root: PathLike) -> Dict[str, Any]:
-    """meta/info.json of the dataset at ``root``, checked for version, fps and features."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f'{root}: dataset directory not found')
-    path = root / fmt.INFO_PATH
-    info = _read_json(path)
-    if not isinstance(info, dict):
-        raise DatasetError(f'{path}: expected a JSON object')
-    version = str(info.get('codebase_version', ''))
-    if not version.startswith('v3'):
-        raise DatasetError(f'{path}: codebase_version {version!r} is not supported (need v3.x; '
-                           'convert older datasets with LeRobot\'s convert_dataset_v21_to_v30)')
-    for key in ('fps', 'features'):
-        if key not in info:
-            raise DatasetError(f'{path}: missing key {key!r}')
-    if not isinstance(info['features'], dict) or 'action' not in info['features']:
-        raise DatasetError(f'{path}: features must be a mapping with an \'action\' entry')
-    return info
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DatasetError(f'{path}: file not found') from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f'{path}: cannot read: {exc}') from None
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f'{path}: not valid JSON: {exc}') from None
-
-
-def _select_obs_keys(root: Path, features: Dict, keys: Optional[Sequence[str]]) -> List[str]:
+def _select_obs_keys(root: Path, features: Dict, keys: Optional[Sequence[str]],
+                     images: bool) -> List[str]:
     visual = [k for k, ft in features.items() if ft.get('dtype') in fmt.VISUAL_DTYPES]
+    videos = [k for k in visual if features[k].get('dtype') == 'video']
     low_dim = [k for k, ft in features.items()
                if k.startswith('observation.') and ft.get('dtype') not in fmt.VISUAL_DTYPES]
     act = features['action']
     if act.get('dtype') in fmt.VISUAL_DTYPES or len(act.get('shape') or [1]) != 1:
         raise DatasetError(f'{root / fmt.INFO_PATH}: action must be a 1-D numeric feature')
     if keys is None:
-        keys = low_dim     # image/video features are skipped, not refused
+        keys = [k for k in features if k in low_dim or (images and k in videos)]
         if not keys and visual:
-            raise DatasetError(f'{root / fmt.INFO_PATH}: no low-dimensional observation.* '
-                               f'features; image/video features are not supported yet: '
-                               f'{", ".join(visual)}')
+            raise DatasetError(f'{root / fmt.INFO_PATH}: no observation.* features to read; '
+                               f'skipped: {", ".join(visual)}')
     keys = list(keys)
     for key in keys:
         if key not in features:
-            raise DatasetError(f'{root / fmt.INFO_PATH}: no feature {key!r} (low-dimensional '
-                               f'observation keys: {low_dim})')
+            raise DatasetError(f'{root / fmt.INFO_PATH}: no feature {key!r} (observation keys: '
+                               f'{low_dim + videos})')
+        if key in videos:
+            shape = features[key].get('shape')
+            if not (isinstance(shape, list) and len(shape) == 3 and shape[2] == 3):
+                raise DatasetError(f'{root / fmt.INFO_PATH}: video feature {key!r} must have '
+                                   f'shape [height, width, 3], got {shape}')
+            continue
         if key in visual:
             raise DatasetError(f'{root / fmt.INFO_PATH}: feature {key!r} is '
-                               f'{features[key]["dtype"]}, not supported yet')
+                               f'{features[key]["dtype"]} (PNG frames), not supported; '
+                               'video features are')
         if len(features[key].get('shape') or [1]) != 1:
             raise DatasetError(f'{root / fmt.INFO_PATH}: feature {key!r} must be 1-D, shape '
                                f'{features[key]["shape"]}')
     if not keys:
         raise DatasetError(f'{root / fmt.INFO_PATH}: no observation.* features to read')
     return keys
-
-
-def _read_parquet(path: Path, columns: Optional[List[str]] = None) -> pa.Table:
-    if not path.is_file():
-        raise DatasetError(f'{path}: file not found')
-    try:
-        return pq.read_table(path, columns=columns)
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        raise DatasetError(f'{path}: cannot read parquet: {exc}') from None
-
-
-def _read_tasks(root: Path) -> List[str]:
-    path = root / fmt.TASKS_PATH
-    table = _read_parquet(path)
-    try:
-        col = fmt.task_column(table)
-    except KeyError:
-        raise DatasetError(f'{path}: no task column (columns: {table.column_names})') from None
-    if 'task_index' not in table.column_names:
-        raise DatasetError(f'{path}: no task_index column')
-    pairs = sorted(zip(table['task_index'].to_pylist(), table[col].to_pylist()))
-    tasks = [''] * (max(i for i, _ in pairs) + 1 if pairs else 0)
-    for i, task in pairs:
-        tasks[i] = task
-    return tasks
-
-
-def _read_episode_rows(root: Path) -> List[Dict[str, Any]]:
-    files = sorted((root / fmt.EPISODES_DIR).glob('chunk-*/file-*.parquet'))
-    if not files:
-        raise DatasetError(f'{root / fmt.EPISODES_DIR}: no episode metadata files '
-                           '(chunk-XXX/file-XXX.parquet)')
-    rows: List[Dict[str, Any]] = []
-    for path in files:
-        table = _read_parquet(path)
-        wanted = [c for c in table.column_names if not c.startswith('stats/')]
-        for col in ('episode_index', 'length'):
-            if col not in wanted:
-                raise DatasetError(f'{path}: missing column {col!r}')
-        rows.extend(table.select(wanted).to_pylist())
-    return sorted(rows, key=lambda r: r['episode_index'])
 
 
 def _data_files(root: Path, info: Dict, ep_rows: List[Dict]) -> List[Path]:
@@ -202,7 +159,7 @@ def _read_data(root: Path, files: List[Path], columns: List[str]) -> pa.Table:
         missing = [c for c in columns if c not in names]
         if missing:
             raise DatasetError(f'{path}: missing columns {missing}')
-        table = _read_parquet(path, columns)
+        table = read_parquet(path, columns)
         tables.append(table.select(columns))
     try:
         table = pa.concat_tables(tables, promote_options='permissive')
@@ -225,7 +182,8 @@ def _column_2d(table: pa.Table, key: str, path: Path) -> np.ndarray:
 
 
 def _split_episodes(root: Path, table: pa.Table, obs_keys: List[str], ep_rows: List[Dict],
-                    tasks: List[str]) -> List[Episode]:
+                    tasks: List[str], frames: Dict[str, Dict[int, np.ndarray]]
+                    ) -> List[Episode]:
     data_dir = root / fmt.DATA_DIR
     arrays = {key: _column_2d(table, key, data_dir) for key in obs_keys + ['action']}
     ep_index = table['episode_index'].to_numpy()
@@ -248,7 +206,9 @@ def _split_episodes(root: Path, table: pa.Table, obs_keys: List[str], ep_rows: L
         meta = row.get(fmt.METADATA_COLUMN)
         try:
             episodes.append(Episode(
-                observations={k: arrays[k][sel] for k in obs_keys}, action=arrays['action'][sel],
+                observations={**{k: arrays[k][sel] for k in obs_keys},
+                              **{k: f[idx] for k, f in frames.items()}},
+                action=arrays['action'][sel],
                 timestamps=ts[sel] - ts[sel[0]], task=task,
                 metadata=json.loads(meta) if meta else {}))
         except EpisodeError as exc:
@@ -262,7 +222,7 @@ def _read_stats(root: Path, episodes: List[Episode], obs_keys: List[str]) -> Dic
     path = root / fmt.STATS_PATH
     stats: Dict[str, Dict[str, np.ndarray]] = {}
     if path.exists():
-        raw = _read_json(path)
+        raw = read_json(path)
         if not isinstance(raw, dict):
             raise DatasetError(f'{path}: expected a JSON object')
         for key, entry in raw.items():

@@ -1,6 +1,7 @@
-"""Write LeRobot v3.0 datasets of low-dimensional features, as LeRobot's own writer lays them out.
+"""Write LeRobot v3.0 datasets, as LeRobot's own writer lays them out.
 
-The layout is described in lerobot_format.py. Writing is atomic: the tree is built in a temporary
+The layout is described in lerobot_format.py (low-dimensional features) and lerobot_video.py
+(cameras, as video features). Writing is atomic: the tree is built in a temporary
 directory next to the target and renamed into place.
 """
 
@@ -17,6 +18,8 @@ import pyarrow.parquet as pq
 from dil_ros.data import lerobot_format as fmt
 from dil_ros.data.episode import Episode
 from dil_ros.data.lerobot_format import DatasetError
+from dil_ros.data.lerobot_video import image_stats, video_feature, VIDEO_COLUMNS, \
+    VideoFeatureWriter
 from dil_ros.data.stats import STAT_NAMES, array_stats, compute_stats
 
 PathLike = Union[str, Path]
@@ -68,18 +71,25 @@ def _features_of(episodes: List[Episode], names: Dict[str, List[str]]) -> Dict[s
         for key in keys + ['action']:
             arr = ep.action if key == 'action' else ep.observations[key]
             ref = first.action if key == 'action' else first.observations[key]
-            if arr.shape[1] != ref.shape[1]:
-                raise DatasetError(f'episode {i}: {key} has dimension {arr.shape[1]}, episode 0 '
-                                   f'has {ref.shape[1]}')
+            if arr.shape[1:] != ref.shape[1:]:
+                what = 'frame size' if key in first.image_keys else 'dimension'
+                raise DatasetError(f'episode {i}: {key} has {what} {_size(arr)}, episode 0 '
+                                   f'has {_size(ref)}')
     for key in keys:
         if not key.startswith('observation.') or '/' in key:
             raise DatasetError(f"observation key {key!r} must start with 'observation.' and "
                                "contain no '/'")
-    features = {key: fmt.vector_feature(first.observations[key].shape[1], names.get(key))
+    features = {key: video_feature(*first.observations[key].shape[1:3])
+                if key in first.image_keys
+                else fmt.vector_feature(first.observations[key].shape[1], names.get(key))
                 for key in keys}
     features['action'] = fmt.vector_feature(first.action.shape[1], names.get('action'))
     features.update({k: dict(v) for k, v in fmt.DEFAULT_FEATURES.items()})
     return features
+
+
+def _size(arr: np.ndarray):
+    return tuple(arr.shape[1:3]) if arr.ndim == 4 else arr.shape[1]
 
 
 def _write_tree(tmp: Path, episodes: List[Episode], fps: float, features: Dict[str, Dict],
@@ -88,7 +98,9 @@ def _write_tree(tmp: Path, episodes: List[Episode], fps: float, features: Dict[s
     task_index = {t: i for i, t in enumerate(tasks)}
     schema = fmt.data_schema(features)
     bytes_per_frame = sum(4 * fmt.feature_dim(ft) if ft['dtype'] == 'float32' else 8
-                          for ft in features.values())
+                          for ft in features.values() if ft['dtype'] not in fmt.VISUAL_DTYPES)
+    videos = {key: VideoFeatureWriter(tmp, key, fps, *ft['shape'][:2])
+              for key, ft in features.items() if ft['dtype'] == 'video'}
     chunk, file_idx, frames_in_file, start = 0, 0, 0, 0
     tables: List[pa.Table] = []
     rows: List[Dict[str, Any]] = []
@@ -108,19 +120,29 @@ def _write_tree(tmp: Path, episodes: List[Episode], fps: float, features: Dict[s
                 chunk, file_idx = chunk + 1, 0
         tables.append(_episode_table(ep, ep_idx, start, task_index[ep.task], schema))
         rows.append(_episode_row(ep, ep_idx, start, chunk, file_idx))
+        for key, video in videos.items():
+            rows[-1].update(video.add(ep.observations[key]))
         frames_in_file += len(ep)
         start += len(ep)
     flush()
+    for key, video in videos.items():
+        features[key]['info'] = video.finish()
 
     ep_path = tmp / fmt.DEFAULT_EPISODES_PATH.format(chunk_index=0, file_index=0)
     ep_path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=_episodes_schema(features)), ep_path)
     pq.write_table(fmt.tasks_table(tasks), tmp / fmt.TASKS_PATH)
     stats = compute_stats(episodes)
+    for key in videos:
+        step = max(1, sum(len(ep) for ep in episodes) // 1000)  # LeRobot samples frames too
+        stats[key] = image_stats(np.concatenate([ep.observations[key][::step]
+                                                 for ep in episodes]))
     stats.update(_index_stats(episodes, fps, task_index))
     _write_json(tmp / fmt.STATS_PATH, {k: {s: v.tolist() for s, v in st.items()}
                                        for k, st in stats.items()})
     info = fmt.make_info(features, fps, len(episodes), start, len(tasks), robot_type)
+    if videos:
+        info['video_path'] = fmt.DEFAULT_VIDEO_PATH
     _write_json(tmp / fmt.INFO_PATH, info)
 
 
@@ -128,7 +150,7 @@ def _episode_table(ep: Episode, ep_idx: int, start: int, task_idx: int,
                    schema: pa.Schema) -> pa.Table:
     n = len(ep)
     columns = {}
-    for key in list(ep.observations) + ['action']:
+    for key in ep.lowdim_keys + ['action']:
         arr = ep.action if key == 'action' else ep.observations[key]
         typ = schema.field(key).type
         if pa.types.is_fixed_size_list(typ):
@@ -151,11 +173,17 @@ def _episodes_schema(features: Dict[str, Dict]) -> pa.Schema:
               ('dataset_to_index', pa.int64()), ('meta/episodes/chunk_index', pa.int64()),
               ('meta/episodes/file_index', pa.int64())]
     for key, ft in features.items():
+        if ft['dtype'] == 'video':
+            fields.extend((f'videos/{key}/{c}', pa.int64() if c.endswith('index')
+                           else pa.float64()) for c in VIDEO_COLUMNS)
+    for key, ft in features.items():
         if key in fmt.DEFAULT_FEATURES:
             continue
         for stat in STAT_NAMES:
-            typ = pa.int64() if stat == 'count' else pa.float64()
-            fields.append((f'stats/{key}/{stat}', pa.list_(typ)))
+            typ = pa.list_(pa.int64() if stat == 'count' else pa.float64())
+            if ft['dtype'] == 'video' and stat != 'count':   # [3, 1, 1] per channel
+                typ = pa.list_(pa.list_(typ))
+            fields.append((f'stats/{key}/{stat}', typ))
     fields.append((fmt.METADATA_COLUMN, pa.string()))
     return pa.schema(fields)
 
@@ -168,7 +196,8 @@ def _episode_row(ep: Episode, ep_idx: int, start: int, chunk: int, file_idx: int
            fmt.METADATA_COLUMN: json.dumps(ep.metadata, default=str)}
     for key in list(ep.observations) + ['action']:
         arr = ep.action if key == 'action' else ep.observations[key]
-        for stat, value in array_stats(arr).items():
+        stats = image_stats(arr) if key in ep.image_keys else array_stats(arr)
+        for stat, value in stats.items():
             row[f'stats/{key}/{stat}'] = value.tolist()
     return row
 

@@ -37,14 +37,15 @@ def array_stats(values: np.ndarray) -> Dict[str, np.ndarray]:
 
 
 def compute_stats(episodes: Iterable[Episode]) -> Dict[str, Dict[str, np.ndarray]]:
-    """``{key: {stat: array}}`` (STAT_NAMES) for ``action`` and every observation key.
+    """``{key: {stat: array}}`` (STAT_NAMES) for ``action`` and every low-dim observation key
+    (cameras: lerobot_video.image_stats).
 
     Constant dimensions get ``std == 0``; the policy's normaliser decides how to treat them.
     """
     episodes = list(episodes)
     if not episodes:
         raise ValueError('cannot compute statistics of zero episodes')
-    keys: List[str] = ['action'] + list(episodes[0].observations)
+    keys: List[str] = ['action'] + episodes[0].lowdim_keys
     out = {}
     for key in keys:
         parts = [ep.action if key == 'action' else ep.observations[key] for ep in episodes]

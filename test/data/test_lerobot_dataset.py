@@ -100,8 +100,9 @@ def test_refuses_to_overwrite(tmp_path, episodes):
     assert [p.name for p in tmp_path.iterdir()] == ['ds']  # no temp dirs left behind
 
 
-def test_image_and_video_features_are_skipped(tmp_path, episodes):
-    """LeRobot datasets with cameras: the low-dimensional keys are read, the rest skipped."""
+def test_image_features_are_skipped_and_videos_need_their_columns(tmp_path, episodes):
+    """LeRobot datasets with cameras: PNG image features are skipped; a video feature is read
+    (test_lerobot_video.py) and names the episode column it lacks; images=False skips it."""
     root = write_dataset(tmp_path / 'ds', episodes, fps=10)
     info_path = root / 'meta/info.json'
     info = json.loads(info_path.read_text())
@@ -115,18 +116,22 @@ def test_image_and_video_features_are_skipped(tmp_path, episodes):
     image = pa.array([{'bytes': b'png', 'path': None}] * len(table),
                      pa.struct([('bytes', pa.binary()), ('path', pa.string())]))
     pq.write_table(table.append_column('observation.images.wrist', image), data)
-    ds = read_dataset(root)
+    ds = read_dataset(root, images=False)
     assert sorted(ds.obs_keys) == ['observation.environment_state', 'observation.state']
     np.testing.assert_array_equal(ds.episodes[1].observations['observation.state'],
                                   episodes[1].observations['observation.state'])
     assert read_dataset(root, keys=['observation.state']).obs_keys == ['observation.state']
-    with pytest.raises(DatasetError, match='observation.images.top.*video'):
-        read_dataset(root, keys=['observation.images.top'])
+    with pytest.raises(DatasetError, match="episode 0: missing column "
+                                           "'videos/observation.images.top/chunk_index'"):
+        read_dataset(root)
+    with pytest.raises(DatasetError, match='observation.images.wrist.*PNG frames'):
+        read_dataset(root, keys=['observation.images.wrist'])
     for key in ('observation.state', 'observation.environment_state'):
         del info['features'][key]
     info_path.write_text(json.dumps(info))
-    with pytest.raises(DatasetError, match='no low-dimensional.*observation.images.top'):
-        read_dataset(root)
+    with pytest.raises(DatasetError, match='no observation.* features to read; skipped: '
+                                           'observation.images.top'):
+        read_dataset(root, images=False)
 
 
 @pytest.mark.parametrize('damage', ['missing', 'corrupt', 'old_version'])
