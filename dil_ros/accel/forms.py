@@ -76,10 +76,26 @@ def sibling_path(path: Union[str, Path], form: str) -> Path:
 
 def example_obs(meta: Mapping[str, Any], batch_size: int,
                 device: torch.device) -> Dict[str, torch.Tensor]:
-    """Zero observations of the artifact's shapes (for capture and compilation)."""
+    """Zero observations of the artifact's shapes (for capture and compilation); cameras as
+    uint8 frames at the policy's input size."""
     steps = int(meta['n_obs_steps'])
-    return {k: torch.zeros(batch_size, steps, int(d), device=device)
-            for k, d in meta['obs_dims'].items()}
+    obs = {k: torch.zeros(batch_size, steps, int(d), device=device)
+           for k, d in meta['obs_dims'].items()}
+    for key, shape in meta.get('image_shapes', {}).items():
+        obs[key] = torch.zeros(batch_size, steps, *shape, dtype=torch.uint8, device=device)
+    return obs
+
+
+def random_obs(meta: Mapping[str, Any], batch_size: int, generator: torch.Generator,
+               device: torch.device) -> Dict[str, torch.Tensor]:
+    """Observations in [-1, 1] and random uint8 frames, of the artifact's shapes (parity)."""
+    steps = int(meta['n_obs_steps'])
+    obs = {k: (torch.rand(batch_size, steps, int(d), generator=generator) * 2 - 1).to(device)
+           for k, d in meta['obs_dims'].items()}
+    for key, shape in meta.get('image_shapes', {}).items():
+        obs[key] = torch.randint(0, 256, (batch_size, steps, *shape), generator=generator,
+                                 dtype=torch.uint8).to(device)
+    return obs
 
 
 def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: str = 'auto',
@@ -184,8 +200,7 @@ def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[s
     bound = bind(reference.meta, ts_path, reference.sha256)
     policy = policy.to(dev).eval()
     gen = torch.Generator().manual_seed(0)
-    obs = {k: (torch.rand(batch_size, reference.n_obs_steps, d, generator=gen) * 2 - 1).to(dev)
-           for k, d in reference.obs_dims.items()}
+    obs = random_obs(reference.meta, batch_size, gen, dev)
     noise = torch.randn(batch_size, reference.horizon, reference.action_dim,
                         generator=gen).to(dev)
     report: Dict[str, Dict[str, Any]] = {}

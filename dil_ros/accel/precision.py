@@ -6,6 +6,10 @@ condition) down and its output back up, so the rounding error is the network's a
 accumulate in the sampler state. The sinusoidal time embedding is computed in fp32 and cast inside
 the model before its first Linear layer, which is what lets the bf16 network script and compile.
 
+A policy with cameras also runs each image encoder (ResNet trunk, spatial softmax, Linear) in
+``dtype``: the preprocessed frames are cast down at its input and its features back up to fp32,
+so resizing, cropping and ImageNet normalisation stay fp32 too.
+
 The wrapper mirrors the U-Net methods the policy calls: ``forward`` and, where the U-Net has them,
 ``film_table``/``forward_table`` (FiLM terms precomputed once per chunk). Error against fp32
 policy.ts on the same noise is measured in test/accel/test_precision.py; bounds: parity.TOLERANCE.
@@ -73,8 +77,33 @@ class ReducedPrecisionTableUnet(ReducedPrecisionUnet):
         return out.to(sample.dtype)
 
 
+class ReducedPrecisionEncoder(nn.Module):
+    """An image encoder whose weights are in ``dtype``; fp32 in, fp32 out (casts in place)."""
+
+    def __init__(self, encoder: nn.Module, dtype: torch.dtype):
+        super().__init__()
+        self.encoder = encoder.to(dtype)
+        self.register_buffer('like', torch.zeros((), dtype=dtype), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.to(self.like.dtype)).to(x.dtype)
+
+
+def _reduced_precision_vision(vision: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """A copy of a policy's CameraEncoders whose encoders run in ``dtype`` (shared stays shared)."""
+    vision = copy.deepcopy(vision)
+    wrapped = {}
+    for camera in vision.cameras.values():
+        key = id(camera.encoder)
+        if key not in wrapped:
+            wrapped[key] = ReducedPrecisionEncoder(camera.encoder, dtype)
+        camera.encoder = wrapped[key]
+    return vision
+
+
 def reduced_precision_policy(policy: nn.Module, precision: str) -> nn.Module:
-    """A copy of ``policy`` (a DiffusionPolicy) whose ``.model`` runs in 'fp16' or 'bf16'.
+    """A copy of ``policy`` (a DiffusionPolicy) whose ``.model`` (and camera encoders) run in
+    'fp16' or 'bf16'.
 
     The copy scripts like the original (export it with dil_ros.policy.export.export_policy).
     """
@@ -89,4 +118,7 @@ def reduced_precision_policy(policy: nn.Module, precision: str) -> nn.Module:
     out = copy.copy(policy)  # shallow: shares the normaliser and sampler, swaps the network
     out._modules = dict(policy._modules)
     out.model = wrapper(model, DTYPES[precision])
+    vision = getattr(policy, 'vision', None)
+    if vision is not None and len(vision):
+        out.vision = _reduced_precision_vision(vision, DTYPES[precision])
     return out.eval()

@@ -96,6 +96,10 @@ def validate_metadata(meta: Any, source: str) -> Dict[str, Any]:
         raise ArtifactError(f'{source}: {EXTRA_FILE}: obs_dims/action_dim '
                             f'{dict(meta["obs_dims"])}/{meta["action_dim"]} do not match the '
                             f'embedded contract ({contract.obs_dims}/{contract.action_dim})')
+    shapes = {k: list(v) for k, v in contract.image_shapes.items()}
+    if meta.get('image_shapes', {}) != shapes:
+        raise ArtifactError(f'{source}: {EXTRA_FILE}: image_shapes {meta.get("image_shapes")} '
+                            f'do not match the embedded contract\'s cameras ({shapes})')
     return dict(meta)
 
 
@@ -136,6 +140,11 @@ class Artifact:
         return dict(self.meta['obs_dims'])
 
     @property
+    def image_shapes(self) -> Dict[str, List[int]]:
+        """Each camera's policy input size [height, width, 3] (frames of any size are resized)."""
+        return {k: list(v) for k, v in self.meta.get('image_shapes', {}).items()}
+
+    @property
     def action_dim(self) -> int:
         return int(self.meta['action_dim'])
 
@@ -157,7 +166,8 @@ class Artifact:
 
     def predict(self, obs: Mapping[str, np.ndarray],
                 noise: Optional[Union[np.ndarray, torch.Tensor]] = None) -> np.ndarray:
-        """One chunk for one robot: obs {key: [To, D]} -> actions [Tp, Da] (physical units)."""
+        """One chunk for one robot: obs {key: [To, D]} (cameras: uint8 [To, H, W, 3] at any
+        size) -> actions [Tp, Da] (physical units)."""
         batch: Dict[str, torch.Tensor] = {}
         for key, dim in self.obs_dims.items():
             if key not in obs:
@@ -170,6 +180,16 @@ class Artifact:
             if not np.isfinite(x).all():
                 raise ArtifactError(f'{self.path}: observation {key!r} holds NaN or inf')
             batch[key] = torch.from_numpy(x)[None].to(self.device)
+        for key in self.image_shapes:
+            if key not in obs:
+                raise ArtifactError(f'{self.path}: camera {key!r} missing (given: {sorted(obs)})')
+            frames = np.asarray(obs[key])
+            if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != \
+                    self.n_obs_steps or frames.shape[-1] != 3:
+                raise ArtifactError(f'{self.path}: camera {key!r}: expected uint8 frames '
+                                    f'({self.n_obs_steps}, H, W, 3), got {frames.dtype} '
+                                    f'{frames.shape}')
+            batch[key] = torch.from_numpy(np.ascontiguousarray(frames))[None].to(self.device)
         noise_t: Optional[torch.Tensor] = None
         if noise is not None:
             noise_t = torch.as_tensor(noise, dtype=torch.float32)

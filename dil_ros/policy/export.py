@@ -17,7 +17,9 @@ from dil_ros.policy.digest import archive_sha256, write_sha256_file
 
 def diffusion_metadata(policy: nn.Module, contract: Contract, data_fingerprint: str,
                        **extra: Any) -> Dict[str, Any]:
-    """Metadata for a DiffusionPolicy: contract, timeline, dims, policy config, fingerprint."""
+    """Metadata for a DiffusionPolicy: contract, timeline, dims, policy config, fingerprint;
+    with cameras also ``image_shapes`` {key: [height, width, 3]} (the policy's input size; frames
+    of any size are resized to it), ``cameras`` (with crop) and ``vision_config``."""
     config = policy.config
     meta = {
         'kind': 'diffusion',
@@ -31,6 +33,11 @@ def diffusion_metadata(policy: nn.Module, contract: Contract, data_fingerprint: 
         'data_fingerprint': data_fingerprint,
         'policy_config': config.to_dict(),
     }
+    cameras = getattr(policy, 'cameras', [])
+    if cameras:   # a state-only policy's metadata stays as it was
+        meta['image_shapes'] = {c.key: [c.height, c.width, 3] for c in cameras}
+        meta['cameras'] = {c.key: c.to_mapping() for c in cameras}
+        meta['vision_config'] = policy.vision_config.to_dict()
     meta.update(extra)
     return meta
 
@@ -49,8 +56,8 @@ def export_policy(policy: nn.Module, path: Union[str, Path], metadata: Mapping[s
     """Script ``policy`` and write it with its metadata to ``path`` (temp file + os.replace),
     and its sha256 to ``path``.sha256 in ``sha256sum`` format.
 
-    ``policy`` is any scriptable module with the call ``forward(obs: Dict[str, Tensor] [B, To, D],
-    noise: Optional[Tensor]) -> Tensor [B, Tp, Da]`` (the diffusion policy, the MSE baseline).
+    ``policy`` is any scriptable module with the call ``forward(obs: Dict[str, Tensor] [B, To, D]
+    (cameras: uint8 [B, To, H, W, 3]), noise: Optional[Tensor]) -> Tensor [B, Tp, Da]`` (the diffusion policy, the MSE baseline).
     ``metadata`` must hold ``artifact.REQUIRED_KEYS`` except ``version``, which is filled in.
     ``seal`` (faster forms) also records the archive's own ``archive_sha256`` as metadata
     ``content_sha256``, so that a changed byte of code or weights is found at load.

@@ -10,7 +10,7 @@ import torch
 
 from dil_ros.accel.errors import AccelError
 from dil_ros.accel.parity import TOLERANCE, action_range, max_abs_error
-from dil_ros.accel.precision import reduced_precision_policy
+from dil_ros.accel.precision import DTYPES, reduced_precision_policy
 from dil_ros.accel.synthetic import TINY, synthetic_inputs, synthetic_policy
 from dil_ros.policy.export import script_policy
 
@@ -46,3 +46,30 @@ def test_only_the_network_is_cast(small):
 def test_unknown_precision_is_an_error(small):
     with pytest.raises(AccelError, match='int8'):
         reduced_precision_policy(small[0], 'int8')
+
+
+@pytest.fixture(scope='module')
+def with_camera():
+    from dil_ros.accel.synthetic import camera_contract
+    from dil_ros.policy.vision_encoder import VisionConfig
+    policy = synthetic_policy(TINY, num_inference_steps=4, seed=0,
+                              contract=camera_contract(1, size=48, crop=40),
+                              vision=VisionConfig(base_width=16, num_keypoints=8,
+                                                  feature_dim=16))
+    return policy, script_policy(policy)
+
+
+@pytest.mark.parametrize('precision', ['bf16', 'fp16'])
+def test_reduced_precision_covers_the_image_encoder(with_camera, precision):
+    policy, reference = with_camera
+    reduced = reduced_precision_policy(policy, precision)
+    camera = reduced.vision.cameras['observation__images__cam0']
+    assert {p.dtype for p in camera.encoder.parameters()} == {DTYPES[precision]}
+    assert {b.dtype for b in camera.preprocess.buffers()} == {torch.float32}
+    original = policy.vision.cameras['observation__images__cam0']
+    assert {p.dtype for p in original.encoder.parameters()} == {torch.float32}
+    obs, noise = synthetic_inputs(policy, batch_size=2, seed=11)
+    err = max_abs_error(reference, script_policy(reduced), obs, noise)
+    bound = TOLERANCE[precision] * action_range(policy)
+    print(f'{precision} with a camera: max abs err {err:.4f} (bound {bound:.4f})')
+    assert 0 < err <= bound
