@@ -7,7 +7,12 @@ Topics (controller name from ``controller_name``):
                                       active trajectory from now; bad names, empty, non-increasing
                                       times are rejected with a log)
   in  /arm_controller/commands        std_msgs/Float64MultiArray (position targets, joint order)
-  out /task/goal                      geometry_msgs/Point (transient local; at reset and 10 Hz)
+  out /task/goal                      geometry_msgs/Point (transient local; at reset and 10 Hz;
+                                      none with publish_goal false: the vision variant, where
+                                      the goal is seen only as a marker in the camera images)
+  out /camera/<name>/image_raw        sensor_msgs/Image rgb8 for each of ``camera_names`` (off by
+                                      default) at camera_rate_hz sim Hz, stamped with sim time,
+                                      rendered on a thread of its own (dil_ros/sim/cameras.py)
   out /task/status                    std_msgs/String JSON {episode seed state time stamp goal}
                                       (at reset, episode end and 10 Hz; stamp = sim clock)
   out /task/episode_result            std_msgs/String JSON per finished episode (transient local)
@@ -25,18 +30,23 @@ from geometry_msgs.msg import Point
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock as ClockMsg
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from dil_ros.nodes import param_overrides, spin_node
+from dil_ros.nodes.image_messages import rgb8_image
 from dil_ros.nodes.task_topics import (declare_seed, goal_msg, GOAL_PERIOD_S, GOAL_TOPIC,
                                        LATCHED_QOS, RESULT_TOPIC, STATE_QOS, STATUS_TOPIC,
                                        take_seed)
 from dil_ros.sim.arm_sim import ArmSim, TrajectoryError
 from dil_ros.sim.task import episode_result, ReachAroundTask, RUNNING, SUCCESS
+
+VISION_MARKER = (0.05, (0.1, 0.9, 0.1, 1.0))   # goal marker (radius m, rgba) when not published
 
 
 def to_time_msg(seconds: float):
@@ -50,7 +60,7 @@ class SimNode(Node):
 
     def __init__(self, node_name: str = 'sim_node', **overrides):
         super().__init__(node_name, parameter_overrides=param_overrides(overrides))
-        self.video = None  # destroy_node() runs even when a parameter below is refused
+        self.video = self.cameras = None  # destroy_node() runs even when a parameter is refused
 
         def declare(name, default, description, read_only=False):
             return self.declare_parameter(name, default, ParameterDescriptor(
@@ -70,6 +80,16 @@ class SimNode(Node):
         controller = declare('controller_name', 'arm_controller', 'controller name', True)
         video = declare('record_video', '', 'mp4 path to render to; empty = none', True)
         fps = declare('video_fps', 30.0, 'video frame rate (sim time)', True)
+        self.publish_goal_topic = declare(
+            'publish_goal', True, f'publish {GOAL_TOPIC}; false: the goal is seen only as a '
+            'bold marker in the camera images (the vision variant of the task)', True)
+        cameras = self.declare_parameter('camera_names', Parameter.Type.STRING_ARRAY,
+                                         ParameterDescriptor(
+            description='MuJoCo cameras published as /camera/<name>/image_raw (rgb8); unset or '
+                        'empty: no images', read_only=True)).value or []
+        camera_rate = declare('camera_rate_hz', 10.0, 'image rate in sim Hz', True)
+        camera_width = declare('camera_width', 96, 'image width in pixels', True)
+        camera_height = declare('camera_height', 96, 'image height in pixels', True)
 
         self.sim = ArmSim(ReachAroundTask(time_limit=time_limit if time_limit > 0 else math.inf))
         self.substeps = max(1, int(round(1.0 / (rate * self.sim.dt))))
@@ -78,7 +98,8 @@ class SimNode(Node):
 
         self.js_pub = self.create_publisher(JointState, '/joint_states', STATE_QOS)
         self.clock_pub = self.create_publisher(ClockMsg, '/clock', STATE_QOS)
-        self.goal_pub = self.create_publisher(Point, GOAL_TOPIC, LATCHED_QOS)
+        self.goal_pub = (self.create_publisher(Point, GOAL_TOPIC, LATCHED_QOS)
+                         if self.publish_goal_topic else None)
         self.status_pub = self.create_publisher(String, STATUS_TOPIC, STATE_QOS)
         self.result_pub = self.create_publisher(String, RESULT_TOPIC, LATCHED_QOS)
         self.create_subscription(JointTrajectory, f'/{controller}/joint_trajectory',
@@ -86,6 +107,10 @@ class SimNode(Node):
         self.create_subscription(Float64MultiArray, f'/{controller}/commands', self.on_commands,
                                  STATE_QOS)
         self.create_service(Trigger, '~/reset', self.on_reset)
+        if not self.publish_goal_topic:
+            self.sim.set_goal_marker(*VISION_MARKER)
+        if cameras:
+            self._open_cameras(list(cameras), camera_width, camera_height, camera_rate)
 
         if video:
             self.video, why = self._open_video(video, fps)
@@ -106,6 +131,16 @@ class SimNode(Node):
         self.get_logger().info(
             f'sim ready: {self.tick * 1e3:.0f} ms ticks, real_time_factor {self.rtf or "max"}, '
             f'episode {self.episode_index} seed {self.sim.episode.seed}')
+
+    def _open_cameras(self, names, width, height, rate_hz) -> None:
+        from dil_ros.sim.cameras import CameraThread
+        pubs = {name: self.create_publisher(Image, f'/camera/{name}/image_raw',
+                                            qos_profile_sensor_data) for name in names}
+
+        def publish(name, rgb, clock):
+            pubs[name].publish(rgb8_image(rgb, to_time_msg(clock), name))
+        self.cameras = CameraThread(self.sim.model, names, width, height, rate_hz, publish,
+                                    on_error=self.get_logger().warning)
 
     def _open_video(self, path, fps):
         from dil_ros.sim.video import VideoRecorder
@@ -172,6 +207,8 @@ class SimNode(Node):
         self.js_pub.publish(js)
         if self.video is not None:
             self.video.maybe_capture(sim)
+        if self.cameras is not None:
+            self.cameras.maybe_snapshot(sim)
         if sim.done and self._done_at is None:
             self._done_at = sim.clock
         if sim.done and not self.result_sent and not self.settling:
@@ -194,7 +231,8 @@ class SimNode(Node):
             self.publish_status()
 
     def publish_goal(self) -> None:
-        self.goal_pub.publish(goal_msg(self.sim.episode.goal))
+        if self.goal_pub is not None:
+            self.goal_pub.publish(goal_msg(self.sim.episode.goal))
 
     @property
     def settling(self) -> bool:
@@ -211,6 +249,9 @@ class SimNode(Node):
             'goal': list(sim.episode.goal)})))
 
     def destroy_node(self):
+        if self.cameras is not None:
+            self.cameras.close()
+            self.cameras = None
         if self.video is not None:
             self.video.close()
             self.video = None

@@ -185,6 +185,11 @@ class ArmSim:
         self.status = RUNNING
         return self.episode
 
+    def set_goal_marker(self, radius: float, rgba: Sequence[float]) -> None:
+        """How the goal marker looks (a site: no physics, no task rule depends on it)."""
+        self.model.site_size[self._goal_site, 0] = radius
+        self.model.site_rgba[self._goal_site] = rgba
+
     # --- commands (forward_command_controller / joint_trajectory_controller) ----------------
     def command_positions(self, q: Sequence[float]) -> None:
         """Position targets in joint order (like forward_command_controller); ends a trajectory."""
