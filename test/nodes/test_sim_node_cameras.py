@@ -93,3 +93,18 @@ def test_cameras_are_off_by_default(rig):
     sim, probe, ex = rig(seed=1)
     spin_until(ex, lambda: probe.goals and len(probe.clock) > 20)
     assert sim.cameras is None and probe.count_publishers(TOPIC) == 0 and probe.images == []
+
+
+def test_the_vision_contract_matches_what_the_variant_publishes(rig):
+    from dil_ros.contract import default_contract_path, load_contract
+    contract = load_contract(default_contract_path().parent / 'mujoco_arm_vision.yaml')
+    (key,) = contract.image_keys
+    spec = contract.observations[key]
+    assert spec.topic == TOPIC
+    assert '/task/goal' not in {s.topic for s in contract.observations.values()}
+    sim, probe, ex = rig(camera_names=['top'], publish_goal=False)   # sim.yaml's size
+    if sim.cameras.ready.wait(20.0) and sim.cameras.error:
+        pytest.skip(sim.cameras.error)
+    spin_until(ex, lambda: probe.images)
+    frame = to_rgb(probe.images[-1], spec.topic, spec.encodings)
+    assert frame.shape == contract.image_shapes[key]
