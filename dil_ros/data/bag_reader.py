@@ -5,6 +5,10 @@ Any rosbag2 works: MCAP or sqlite3 storage, split over several files, recorded b
 registered from the definitions the bag carries. Times are the messages' header stamps where they
 have one (non-zero), else the bag's receive time stamps; ``header_stamps=False`` uses receive time
 only.
+
+A camera key's series holds each message's ordinal on its topic (``[N, 1]``), not its pixels:
+the converter picks the frames it needs on the grid and decodes only those
+(:mod:`dil_ros.data.bag_frames`).
 """
 
 from dataclasses import dataclass, field
@@ -91,7 +95,8 @@ def _extractors(contract: Contract) -> Dict[str, List[Tuple[str, str, Callable]]
     """topic -> [(key, expected type, msg -> vector)] for every key the contract needs."""
     out: Dict[str, List[Tuple[str, str, Callable]]] = {}
     for key, spec in contract.observations.items():
-        out.setdefault(spec.topic, []).append((key, spec.type, lambda m, s=spec: extract(m, s)))
+        fn = None if spec.is_image else (lambda m, s=spec: extract(m, s))
+        out.setdefault(spec.topic, []).append((key, spec.type, fn))
     tel = contract.teleop
     joints = contract.action.joints
     out.setdefault(tel.topic, []).append(
@@ -201,7 +206,7 @@ def _read_open(reader, path: Path, contract: Contract, typestore,
             if stamped:
                 stamp = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
             for key, _, fn in wanted[topic]:
-                values[key].append(fn(msg))
+                values[key].append(fn(msg) if fn else np.array([len(values[key])], np.float64))
                 times[key].append(stamp)
                 from_header[key] += stamped
             count += 1

@@ -11,9 +11,15 @@ contract ``max_age_s`` (``.inf`` for a topic published once), else for ``max_sta
 time exactly the ages the converter refused, so a policy is never served an observation older
 than any it was trained on. The action is a label and is never carried: an episode ends at its
 last command.
+
+Cameras: each grid instant takes the newest frame at or before it (frame indices, never a blend,
+whatever the contract's ``sampling``), decoded from the bag's Image or CompressedImage message
+(:mod:`dil_ros.data.bag_frames`) at the camera's native size; the dataset stores them as video.
 """
 
+import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -21,13 +27,14 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from dil_ros.contract import Contract
+from dil_ros.data.bag_frames import read_frames
 from dil_ros.data.bag_reader import ACTION_KEY, BagError, read_bag
 from dil_ros.data.clocks import check_clocks
 from dil_ros.data.episode import Episode
 from dil_ros.data.jumps import find_jumps, ON_JUMP, split_at, state_error_bounds
 from dil_ros.data.lerobot import check_writable, write_dataset
 from dil_ros.data.resample import active_range, find_gaps, grid
-from dil_ros.sampling import sample_series
+from dil_ros.sampling import frame_indices, sample_series
 
 DEFAULT_MAX_STALENESS_S = 0.5
 
@@ -97,9 +104,11 @@ class ConvertReport:
         return '\n'.join(lines)
 
 
-def bag_to_episode(path: Path, contract: Contract,
-                   options: ConvertOptions = ConvertOptions()) -> Tuple[Episode, List[str], int]:
-    """``(episode, warnings, message_count)`` for one bag; BagError when it cannot convert."""
+def bag_to_episode(path: Path, contract: Contract, options: ConvertOptions = ConvertOptions(),
+                   frame_dir: Optional[Path] = None) -> Tuple[Episode, List[str], int]:
+    """``(episode, warnings, message_count)`` for one bag; BagError when it cannot convert.
+
+    Camera frames are memory-mapped files in ``frame_dir`` where given, else in memory."""
     contract.require_topics('the converter')
     contents = read_bag(path, contract, header_stamps=options.header_stamps)
     series = contents.series
@@ -115,7 +124,10 @@ def bag_to_episode(path: Path, contract: Contract,
     warnings: List[str] = []
     for key, s in series.items():
         t = s.times_ns - t0
-        sampled[key] = sample_series(t, s.values, at, contract.sampling)
+        if key in contract.image_keys:   # message ordinals; frames are decoded below
+            sampled[key] = s.values[frame_indices(t, at), 0].astype(np.int64)
+        else:
+            sampled[key] = sample_series(t, s.values, at, contract.sampling)
         last_s = min(t[-1], at[-1]) * 1e-9
         warnings.extend(str(g) for g in find_gaps(key, s.topic, t * 1e-9, threshold, 0.0,
                                                   last_s))
@@ -133,8 +145,12 @@ def bag_to_episode(path: Path, contract: Contract,
     metadata: Dict[str, Any] = {'source': str(path), 'start_time_ns': int(t0 + at[lo]),
                                 'gaps': len(warnings)}
     metadata.update(_parse_custom(contents.custom_data))
+    observations = {k: sampled[k][lo:hi] for k in contract.observations}
+    for key in contract.image_keys:
+        observations[key] = read_frames(path, contract.observations[key], observations[key],
+                                        frame_dir)
     episode = Episode(
-        observations={k: sampled[k][lo:hi] for k in contract.observations},
+        observations=observations,
         action=sampled[ACTION_KEY][lo:hi], timestamps=(at[lo:hi] - at[lo]) * 1e-9,
         task=options.task or str(metadata.get('task', '')), metadata=metadata)
     return episode, contents.warnings + warnings, contents.message_count
@@ -184,15 +200,26 @@ def expand_bag_paths(paths: Iterable[Path]) -> List[Path]:
 def convert_bags(paths: Iterable[Path], contract: Contract, out: Path,
                  options: ConvertOptions = ConvertOptions(), overwrite: bool = False,
                  progress: bool = True) -> ConvertReport:
-    """Convert each bag into an episode and write those that converted to ``out``."""
-    from tqdm import tqdm
+    """Convert each bag into an episode and write those that converted to ``out``.
+
+    Camera frames wait in memory-mapped files in a folder beside ``out``, removed afterwards."""
     check_writable(out, overwrite)  # fail before the slow part
     start = time.perf_counter()
-    bags = expand_bag_paths(paths)
+    frame_dir = Path(out).parent / f'.{Path(out).name}.frames-{uuid.uuid4().hex[:8]}'
+    try:
+        return _convert(expand_bag_paths(paths), contract, out, options, overwrite, progress,
+                        frame_dir, start)
+    finally:
+        shutil.rmtree(frame_dir, ignore_errors=True)
+
+
+def _convert(bags: List[Path], contract: Contract, out: Path, options: ConvertOptions,
+             overwrite: bool, progress: bool, frame_dir: Path, start: float) -> ConvertReport:
+    from tqdm import tqdm
     results: List[BagResult] = []
     for path in tqdm(bags, desc='convert', unit='bag', disable=not progress):
         try:
-            episode, warnings, count = bag_to_episode(path, contract, options)
+            episode, warnings, count = bag_to_episode(path, contract, options, frame_dir)
         except BagError as exc:
             results.append(BagResult(path, error=str(exc)))
             continue
@@ -203,7 +230,8 @@ def convert_bags(paths: Iterable[Path], contract: Contract, out: Path,
     episodes = [ep for r in results for ep in r.episodes]
     written = None
     if episodes:
-        names = {key: spec.names for key, spec in contract.observations.items()}
+        names = {key: spec.names for key, spec in contract.observations.items()
+                 if not spec.is_image}
         names[ACTION_KEY] = list(contract.action.joints)
         written = write_dataset(out, episodes, fps=contract.rate_hz, names=names,
                                 robot_type=contract.name, overwrite=overwrite)

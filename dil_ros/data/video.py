@@ -12,6 +12,7 @@ resolution: SVT-AV1 pads odd sizes itself, libx264 refuses them (a VideoError sa
 """
 
 import logging
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Union
@@ -60,6 +61,7 @@ class VideoWriter:
         self.bytes_written = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         logging.getLogger('libav').setLevel(logging.ERROR)
+        os.environ.setdefault('SVT_LOG', '1')   # SVT-AV1 prints its whole config otherwise
         codec = codec or pick_codec()
         if codec == 'libx264' and (self.height % 2 or self.width % 2):
             raise VideoError(f'{self.path}: libx264 with {PIX_FMT} needs an even height and '
