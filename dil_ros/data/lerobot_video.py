@@ -2,12 +2,12 @@
 
 Checked against huggingface/lerobot src/lerobot/datasets (lerobot_dataset.py
 ``_save_episode_video``, utils.py, video_utils.py ``get_video_info``): each camera key has MP4
-files at ``videos/<key>/chunk-XXX/file-XXX.mp4`` holding episodes back to back (a new file once
-one passes ``video_files_size_in_mb``); meta/episodes rows give ``videos/<key>/chunk_index``, ``file_index``,
-``from_timestamp`` and ``to_timestamp`` (seconds into that file); info.json describes the feature
-as ``{dtype: video, shape: [H, W, 3], names: [height, width, channels], info: {video.*}}`` and
-sets ``video_path``. The data parquet has no column for a video key. Image stats are per channel
-in 0..1, shaped ``[3, 1, 1]`` (lerobot/datasets/compute_stats.py).
+files at ``videos/<key>/chunk-XXX/file-XXX.mp4`` holding episodes back to back (a new file once one
+passes ``video_files_size_in_mb``); meta/episodes rows give ``videos/<key>/chunk_index``,
+``file_index``, ``from_timestamp`` and ``to_timestamp`` (seconds into that file); info.json
+describes the feature as ``{dtype: video, shape: [H, W, 3], names: [height, width, channels], info:
+{video.*}}`` and sets ``video_path``. The data parquet has no column for a video key. Image stats
+are per channel in 0..1, shaped ``[3, 1, 1]`` (lerobot/datasets/compute_stats.py).
 """
 
 from dataclasses import dataclass
