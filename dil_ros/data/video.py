@@ -15,7 +15,7 @@ import logging
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Union
+from typing import Any, Dict, Iterable, Iterator, Optional, Union
 
 import av
 import numpy as np
@@ -117,31 +117,36 @@ def encode_frames(path: PathLike, frames: np.ndarray, fps: float,
     return Path(path)
 
 
+def iter_frames(path: PathLike) -> Iterator[np.ndarray]:
+    """Each frame of the file in order, as uint8 RGB ``[H, W, 3]`` (decoded as it is read)."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f'{path}: video file not found')
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(container.streams.video[0]):
+                yield frame.to_ndarray(format='rgb24')
+    except (av.FFmpegError, IndexError) as exc:
+        raise VideoError(f'{path}: cannot decode: {exc}') from None
+
+
 def decode_frames(path: PathLike, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
     """Frames ``start:stop`` (by position in the file) as uint8 RGB ``[N, H, W, 3]``.
 
     Decodes from the file's start and stops after ``stop``; with LeRobot's GOP of 2 a seek
     would save little for the episode-sized spans read here.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise VideoError(f'{path}: video file not found')
     out = []
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            for i, frame in enumerate(container.decode(stream)):
-                if stop is not None and i >= stop:
-                    break
-                if i >= start:
-                    out.append(frame.to_ndarray(format='rgb24'))
-            height, width = stream.height, stream.width
-    except (av.FFmpegError, IndexError) as exc:
-        raise VideoError(f'{path}: cannot decode: {exc}') from None
+    for i, frame in enumerate(iter_frames(path)):
+        if stop is not None and i >= stop:
+            break
+        if i >= start:
+            out.append(frame)
     if stop is not None and len(out) < stop - start:
         raise VideoError(f'{path}: has {start + len(out)} frames, {stop} needed')
     if not out:
-        return np.zeros((0, height, width, 3), np.uint8)
+        info = video_info(path)
+        return np.zeros((0, info['video.height'], info['video.width'], 3), np.uint8)
     return np.stack(out)
 
 
