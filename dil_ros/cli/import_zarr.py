@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', required=True, help='dataset directory to create')
     parser.add_argument('--obs-key', action='append', default=[], metavar='ZARR_KEY=OBS_KEY',
                         help='map data/ZARR_KEY to an observation key (repeatable; default '
-                             'state=observation.state)')
+                             'state=observation.state); an observation.images.NAME key is a '
+                             'camera (Push-T: img=observation.images.img)')
     parser.add_argument('--action-key', default='action', help='zarr key of the action array')
     parser.add_argument('--fps', type=float, default=DEFAULT_FPS,
                         help=f'frame rate of the buffer (default {DEFAULT_FPS:g}: Chi et al.\'s '

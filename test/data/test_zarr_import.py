@@ -83,3 +83,37 @@ def test_errors_name_the_key(tmp_path):
         import_zarr(tmp_path / 'buf.zarr', tmp_path / 'ds', {'img': 'observation.image'})
     with pytest.raises(DatasetError, match='not found'):
         import_zarr(tmp_path / 'missing.zarr', tmp_path / 'ds')
+
+
+def test_chis_img_becomes_a_camera(tmp_path):
+    """Push-T's img (float 0..255, HWC) -> observation.images.img, a video feature, and a
+    dataset-only camera entry of the array's size in contract.yaml."""
+    make_buffer(tmp_path / 'buf.zarr', 2)
+    root = zarr.open_group(str(tmp_path / 'buf.zarr'), mode='a')
+    y, x = np.mgrid[0:16, 0:24]
+    img = np.stack([np.stack([x * 10.0 + t, y * 12.0, np.full((16, 24), 7.4 * t)], -1)
+                    for t in range(9)]).astype(np.float32)
+    root.create_array('data/img', data=img)
+    assert main(['import-zarr', str(tmp_path / 'buf.zarr'), '--out', str(tmp_path / 'ds'),
+                 '--obs-key', 'state=observation.state',
+                 '--obs-key', 'img=observation.images.img']) == 0
+    contract = load_contract(tmp_path / 'ds' / 'contract.yaml')
+    assert contract.image_shapes == {'observation.images.img': (16, 24, 3)}
+    assert contract.obs_dims == {'observation.state': 5}
+    ds = read_dataset(tmp_path / 'ds')
+    assert ds.features['observation.images.img']['dtype'] == 'video'
+    frames = np.concatenate([ep.observations['observation.images.img'] for ep in ds.episodes])
+    assert frames.dtype == np.uint8 and frames.shape == (9, 16, 24, 3)
+    assert np.abs(frames.astype(float) - np.rint(img)).mean() < 4.0   # lossy AV1
+
+
+def test_bad_images_name_the_key(tmp_path):
+    make_buffer(tmp_path / 'buf.zarr', 2)
+    root = zarr.open_group(str(tmp_path / 'buf.zarr'), mode='a')
+    root.create_array('data/gray', data=np.zeros((9, 4, 4), np.float32))
+    root.create_array('data/unit', data=np.full((9, 4, 4, 3), 300.0, np.float32))
+    with pytest.raises(DatasetError, match=r'data/gray has shape \(9, 4, 4\); a camera needs'):
+        import_zarr(tmp_path / 'buf.zarr', tmp_path / 'ds', {'gray': 'observation.images.g'})
+    with pytest.raises(DatasetError, match=r'observation.images.u: pixel values span 300..300; '
+                                           'expected 0..255'):
+        import_zarr(tmp_path / 'buf.zarr', tmp_path / 'ds', {'unit': 'observation.images.u'})
