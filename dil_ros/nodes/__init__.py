@@ -9,10 +9,23 @@ from rclpy.parameter import Parameter
 
 from dil_ros.errors import DilRosError
 
+SIGINT_POLL_S = 0.1   # longest Ctrl+C waits while nothing else wakes the executor
+
 
 def param_overrides(values: Dict[str, Any]) -> List[Parameter]:
     """``Node(..., parameter_overrides=param_overrides({'seed': 3}))`` for in-process use."""
     return [Parameter(name, value=value) for name, value in values.items()]
+
+
+def spin_interruptible(executor, poll_s: float = SIGINT_POLL_S) -> None:
+    """``executor.spin()`` that comes back to Python at least every ``poll_s``.
+
+    main() takes SIGINT itself (SignalHandlerOptions.NO), so nothing of rclpy's wakes the executor
+    on Ctrl+C; Python raises KeyboardInterrupt only once the wait returns. Unconfigured, or after a
+    failed configure, no timer or message would ever make it return.
+    """
+    while executor.context.ok():
+        executor.spin_once(timeout_sec=poll_s)
 
 
 def spin_node(make_node, args=None, make_executor=None) -> int:

@@ -21,17 +21,15 @@ from std_msgs.msg import Bool, Float64, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
-from dil_ros.nodes import messages
-from dil_ros.nodes.image_messages import ImageError, to_rgb
+from dil_ros.contract import ContractError, default_contract_path, load_contract
 from dil_ros.control.controller import ControlConfig, PolicyController
 from dil_ros.control.inference import InferenceWorker
 from dil_ros.control.scheduler import HANDOVERS
-from dil_ros.contract import ContractError, default_contract_path, load_contract
-from dil_ros.data.msg_fields import extract, FieldError
 from dil_ros.errors import DilRosError
+from dil_ros.nodes import messages, spin_interruptible
+from dil_ros.nodes.observation_topics import observation_value, ObservationTopics, zero_window
 
 WARMUP_RUNS = 3
-SIGINT_POLL_S = 0.1   # longest Ctrl+C waits while nothing else wakes the executor
 OUTPUT_MODES = ('joint_trajectory', 'forward_command', 'twist')
 PARAMETERS = {  # name: (default, description)
     'policy_path': ('', 'policy.ts exported by dil-ros export'),
@@ -110,9 +108,7 @@ class PolicyNode(LifecycleNode):
                                   contract=contract, policy_sha256=self.param('policy_sha256'))
         self.get_logger().info(f'form {policy.form} on {policy.device}: {policy.message}')
         self._worker = InferenceWorker(policy, device, self._on_inference_done)
-        warm = {k: np.zeros((contract.n_obs_steps, d)) for k, d in contract.obs_dims.items()}
-        warm.update({k: np.zeros((contract.n_obs_steps, *shape), np.uint8)
-                     for k, shape in contract.image_shapes.items()})
+        warm = zero_window(contract)
         for _ in range(WARMUP_RUNS):  # TorchScript optimises on its first runs
             t = time.perf_counter()
             self._worker.infer(warm)
@@ -121,17 +117,14 @@ class PolicyNode(LifecycleNode):
                                f'{policy.policy_sha256}) for contract {contract.name}; warm-up '
                                f'inference {latency * 1e3:.1f} ms')
 
-        classes = {spec.topic: messages.msg_class(spec.type)
-                   for spec in contract.observations.values()}
-        stamped = [k for k, s in contract.observations.items()
-                   if 'header' in classes[s.topic].get_fields_and_field_types()]
+        topics = ObservationTopics(contract)
         config = ControlConfig(
             rate_hz=float(self.param('control_rate_hz')),
             observation_timeout_s=float(self.param('observation_timeout_s')),
             inference_lead_s=float(self.param('inference_lead_s')),
             handover=handover, crossfade_steps=int(self.param('crossfade_steps')),
             velocity_output=mode == 'twist')
-        self._ctl = PolicyController(contract, config, stamped, initial_latency_s=latency)
+        self._ctl = PolicyController(contract, config, topics.stamped, initial_latency_s=latency)
         self._ctl.set_enabled(bool(self.param('start_enabled')))
         self._mode, self._contract = mode, contract
 
@@ -145,8 +138,8 @@ class PolicyNode(LifecycleNode):
         self._latency = self.create_publisher(Float64, '~/inference_latency_ms', 10)
         io_group = MutuallyExclusiveCallbackGroup()
         # every observation, cameras included, with sensor-data QoS (best effort, keep last)
-        for topic_name, cls in classes.items():
-            specs = [s for s in contract.observations.values() if s.topic == topic_name]
+        for topic_name, cls in topics.classes.items():
+            specs = topics.specs[topic_name]
             self._entities.append(self.create_subscription(
                 cls, topic_name, lambda msg, specs=specs: self._on_observation(msg, specs),
                 qos_profile_sensor_data, callback_group=io_group))
@@ -210,13 +203,7 @@ class PolicyNode(LifecycleNode):
     def _on_observation(self, msg, specs) -> None:
         stamp = messages.stamp_ns(msg, self.get_clock().now().nanoseconds)
         for spec in specs:
-            try:  # a camera frame is converted outside the lock the control loop takes
-                value, error = (to_rgb(msg, spec.topic, spec.encodings) if spec.is_image
-                                else extract(msg, spec)), None
-            except ImageError as exc:
-                value, error = None, f'{spec.key}: {exc}; holding'
-            except FieldError as exc:
-                value, error = None, f'{exc}; holding'
+            value, error = observation_value(msg, spec)   # outside the control loop's lock
             with self._lock:
                 if self._ctl is None:
                     return
@@ -306,17 +293,6 @@ class PolicyNode(LifecycleNode):
         self._diag.publish(messages.diagnostics(level, summary, values, 'policy_node: policy',
                                                 self._contract.name,
                                                 self.get_clock().now().to_msg()))
-
-
-def spin_interruptible(executor, poll_s: float = SIGINT_POLL_S) -> None:
-    """``executor.spin()`` that comes back to Python at least every ``poll_s``.
-
-    main() takes SIGINT itself (SignalHandlerOptions.NO), so nothing of rclpy's wakes the executor
-    on Ctrl+C; Python raises KeyboardInterrupt only once the wait returns. Unconfigured, or after a
-    failed configure, no timer or message would ever make it return.
-    """
-    while executor.context.ok():
-        executor.spin_once(timeout_sec=poll_s)
 
 
 def main(args=None):

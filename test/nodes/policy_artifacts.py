@@ -57,6 +57,8 @@ def metadata(contract: Contract, kind: str = 'regression') -> dict:
     return {'kind': kind, 'contract': contract.to_mapping(), 'n_obs_steps': contract.n_obs_steps,
             'horizon': contract.horizon, 'n_action_steps': contract.n_action_steps,
             'obs_dims': contract.obs_dims, 'action_dim': contract.action_dim,
+            **({'image_shapes': {k: list(v) for k, v in contract.image_shapes.items()}}
+               if contract.image_keys else {}),
             'num_inference_steps': 1, 'data_fingerprint': 'test'}
 
 

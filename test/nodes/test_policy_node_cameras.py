@@ -76,26 +76,27 @@ def test_frames_drive_the_policy_and_bad_frames_hold(camera):
                                                          atol=1e-5), 10.0), h.logs
     h.value = 51   # 0.2 -> state + 0.02: the policy sees new frames
     assert h.wait_for(lambda: np.allclose(h.commands[-1][1], MEASURED + 0.2 * GAIN, atol=1e-5),
-                      5.0)
+                      10.0)
 
     h.encoding = 'mono8'   # not in the contract's encodings: hold, naming topic and encoding
     assert h.wait_for(lambda: h.log_has(f"{CAM}: {TOPIC}: encoding 'mono8' not accepted",
-                                        ERROR), 5.0), h.logs
+                                        ERROR), 10.0), h.logs
     held = last(h)
-    assert len(held) > 5 and np.ptp(held, axis=0).max() == 0.0
+    assert len(held) > 2 and np.ptp(held, axis=0).max() == 0.0, held
     h.encoding = 'bgr8'    # a good frame again: commanding resumes
     h.value = 255
-    assert h.wait_for(lambda: np.allclose(h.commands[-1][1], MEASURED + GAIN, atol=1e-5), 5.0)
+    assert h.wait_for(lambda: np.allclose(h.commands[-1][1], MEASURED + GAIN, atol=1e-5),
+                      10.0), h.logs
 
     h.size = (96, 128)     # the camera changes size mid-run: hold until ~/reset
     assert h.wait_for(lambda: h.log_has(f'{CAM} ({TOPIC}): frame size changed mid-run from '
-                                        '64x48 to 128x96', ERROR), 5.0), h.logs
+                                        '64x48 to 128x96', ERROR), 10.0), h.logs
     h.value = 0
     held = last(h)
-    assert np.ptp(held, axis=0).max() == 0.0 and not np.allclose(held[-1], MEASURED)
+    assert np.ptp(held, axis=0).max() == 0.0 and not np.allclose(held[-1], MEASURED), held
     assert h.reset().success
-    assert h.wait_for(lambda: np.allclose(h.commands[-1][1], MEASURED, atol=1e-5), 5.0)
+    assert h.wait_for(lambda: np.allclose(h.commands[-1][1], MEASURED, atol=1e-5), 10.0), h.logs
 
     h.cam_on = False       # a camera that stops: stale, named with its topic
     assert h.wait_for(lambda: h.log_has(f'stale observations: {CAM} ({TOPIC})', ERROR),
-                      5.0), h.logs
+                      10.0), h.logs
