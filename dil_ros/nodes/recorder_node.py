@@ -13,10 +13,15 @@ set`` between episodes).
 Status: ``~/status`` (std_msgs/String, JSON, transient local) every ``status_period_s`` and after
 each change.
 
-QoS: each subscription matches the publishers it sees: best effort when they all are, and
-transient local when they all are (a latched topic, e.g. a goal published once): then the topic's
-newest message is also kept between episodes and starts each one (``Recorder.latch``). A topic
-without publishers yet is subscribed volatile and looked at again every 0.5 s until they appear.
+QoS: each subscription matches the publishers it sees: best effort when they all are (camera
+drivers publish with sensor-data QoS), and transient local when they all are (a latched topic,
+e.g. a goal published once): then the topic's newest message is also kept between episodes and
+starts each one (``Recorder.latch``). A topic without publishers yet is subscribed volatile and
+looked at again every 0.5 s until they appear; reliable, except a camera topic (sensor_msgs Image
+or CompressedImage: the contract's cameras, or extra topics), subscribed best effort, which
+matches both kinds of publisher (its reliability cannot change later: the QoS override
+parameters, declared on the first subscription, would hold it). Camera topics keep
+``camera_qos_depth`` messages instead of ``qos_depth``: 5 s of 30 Hz frames, not 5,000.
 """
 import json
 import sys
@@ -31,7 +36,7 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from std_msgs.msg import String
 from std_srvs.srv import SetBool, Trigger
 
-from dil_ros.contract import resolve_contract
+from dil_ros.contract import COMPRESSED_IMAGE, IMAGE, resolve_contract
 from dil_ros.errors import DilRosError
 from dil_ros.nodes import spin_node
 from dil_ros.nodes.messages import msg_class
@@ -53,6 +58,8 @@ PARAMS = {  # name: (default, description, read_only)
                        True),
     'qos_depth': (5000, 'subscription history depth: messages buffered per topic while the '
                         'process is starved (5 s at 1 kHz)', True),
+    'camera_qos_depth': (150, 'subscription history depth of camera topics (Image, '
+                              'CompressedImage): 5 s at 30 Hz', True),
     'status_period_s': (1.0, 'publish ~/status this often', True),
     'take_batch': (200, 'messages a subscription callback takes from its backlog at once', True),
     'num_threads': (2, 'executor threads (used by main()); 1: a single-threaded executor, which '
@@ -111,10 +118,11 @@ class RecorderNode(Node):
 
     def subscribe(self, topic, msgtype):
         """Raw subscription whose callback also drains what else is waiting (see take_batch)."""
-        qos = QoSProfile(depth=self.param('qos_depth'))
+        camera = msgtype in (IMAGE, COMPRESSED_IMAGE)
+        qos = QoSProfile(depth=self.param('camera_qos_depth' if camera else 'qos_depth'))
         infos = self.get_publishers_info_by_topic(topic)
-        if infos and all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
-                         for i in infos):
+        if all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for i in infos) and (
+                infos or camera):   # a camera not seen yet: best effort matches either kind
             qos.reliability = ReliabilityPolicy.BEST_EFFORT
         if infos and all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
                          for i in infos):

@@ -360,3 +360,87 @@ def test_sim_stamped_joint_states_recorded_on_wall_time_do_not_convert(running, 
     assert text.endswith('the recorder ran on wall time: record with use_sim_time:=true (launch '
                          'argument or recorder_node parameter), or run the publishers of '
                          '/joint_states with use_sim_time:=false')
+
+
+class Cameras(Node):
+    """Camera drivers: an rgb8 Image and a jpeg CompressedImage with sensor-data QoS."""
+
+    def __init__(self):
+        from rclpy.qos import qos_profile_sensor_data
+        from sensor_msgs.msg import CompressedImage
+        super().__init__('cameras')
+        self.front = self.create_publisher(Image, '/camera/front/image_raw',
+                                           qos_profile_sensor_data)
+        self.wrist = self.create_publisher(CompressedImage, '/camera/wrist/compressed',
+                                           qos_profile_sensor_data)
+        self.jpeg = CompressedImage(format='jpeg', data=_jpeg_bytes())
+
+    def publish(self, n):
+        for k in range(n):
+            self.front.publish(Image(height=2, width=3, encoding='rgb8', step=9,
+                                     data=bytes([k % 256] * 18)))
+            self.wrist.publish(self.jpeg)
+            time.sleep(0.01)
+
+
+def _jpeg_bytes():
+    import io
+    from PIL import Image as PilImage
+    buf = io.BytesIO()
+    PilImage.new('RGB', (4, 2), (200, 10, 10)).save(buf, format='JPEG')
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize('cameras_first', [True, False])
+def test_contract_cameras_recorded_with_sensor_data_qos(ros_context, tmp_path, contract,
+                                                        cameras_first):
+    """The contract's cameras are recorded like any observation, also when the best-effort
+    publishers appear after the recorder (a reliable subscription would never match them)."""
+    import yaml
+    from dil_ros.nodes.recorder_node import RecorderNode
+    mapping = contract.to_mapping()
+    mapping['observations']['observation.images.front'] = {
+        'topic': '/camera/front/image_raw', 'type': 'sensor_msgs/msg/Image', 'height': 2,
+        'width': 3}
+    mapping['observations']['observation.images.wrist'] = {
+        'topic': '/camera/wrist/compressed', 'type': 'sensor_msgs/msg/CompressedImage',
+        'height': 2, 'width': 4}
+    (tmp_path / 'c.yaml').write_text(yaml.safe_dump(mapping))
+    cams = Cameras() if cameras_first else None
+    rec = RecorderNode(parameter_overrides=[
+        Parameter('contract', value=str(tmp_path / 'c.yaml')),
+        Parameter('output_dir', value=str(tmp_path / 'session')),
+        Parameter('status_period_s', value=0.1), Parameter('flush_period_s', value=0.1)])
+    op = Operator()
+    executor = MultiThreadedExecutor(num_threads=3)
+    for node in (rec, op):
+        executor.add_node(node)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    try:
+        cams = cams or Cameras()
+        deadline = time.time() + 10
+        while time.time() < deadline and not (cams.front.get_subscription_count()
+                                              and cams.wrist.get_subscription_count()):
+            time.sleep(0.05)
+        assert cams.front.get_subscription_count() and cams.wrist.get_subscription_count()
+        assert op.call('start').success
+        time.sleep(0.3)
+        cams.publish(20)
+        deadline = time.time() + 10
+        while time.time() < deadline and min(
+                rec.recorder.status().get('counts', {}).get(t, 0)
+                for t in ('/camera/front/image_raw', '/camera/wrist/compressed')) < 20:
+            time.sleep(0.05)
+        assert op.call('stop').success
+    finally:
+        executor.shutdown()
+        thread.join(5)
+        rec.destroy_node()
+        op.destroy_node()
+        if cams:
+            cams.destroy_node()
+    bag = read_bag(tmp_path / 'session' / 'episode_0000')
+    assert [m.data[0] for m in bag['/camera/front/image_raw']] == list(range(20))
+    assert len(bag['/camera/wrist/compressed']) == 20
+    assert bytes(bag['/camera/wrist/compressed'][0].data) == _jpeg_bytes()
