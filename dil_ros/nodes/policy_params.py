@@ -1,0 +1,24 @@
+"""policy_node's parameters: name -> (default, description); all read-only (config/policy.yaml)."""
+from dil_ros.control.scheduler import HANDOVERS
+
+OUTPUT_MODES = ('joint_trajectory', 'forward_command', 'twist')
+PARAMETERS = {  # name: (default, description)
+    'policy_path': ('', 'policy.ts exported by dil-ros export'),
+    'policy_sha256': ('', 'sha256 policy.ts must have (dil-ros export prints it and writes '
+                          'policy.ts.sha256); empty: not checked'),
+    'contract': ('', 'robot contract YAML (empty: the package mujoco_arm.yaml)'),
+    'device': ('cpu', "'cpu' or 'cuda' (falls back to cpu with a warning)"),
+    'form': ('torchscript', 'faster form of the same policy: torchscript | cuda_graph | fp16 | '
+                            'bf16 | aot (sibling files from `dil-ros export --forms`)'),
+    'output_mode': ('forward_command', f'one of {OUTPUT_MODES}'),
+    'controller': ('', 'name in /<controller>/... (empty: contract action.controller)'),
+    'control_rate_hz': (100.0, 'command / control loop rate'),
+    'observation_timeout_s': (0.5, 'hold when the newest observation is older than this (a '
+                                   "contract key's max_age_s wins; dil-ros convert's default "
+                                   '--max-staleness is the same 0.5 s)'),
+    'inference_lead_s': (0.05, 'margin over measured latency when starting the next inference'),
+    'handover': ('crossfade', f'chunk hand-over: one of {HANDOVERS}'),
+    'crossfade_steps': (20, 'control steps over which a hand-over offset fades out'),
+    'start_enabled': (False, 'command right after activation (else call ~/enable)'),
+    'inference_threads': (1, 'torch intra-op threads (0: torch default)'),
+}
