@@ -6,6 +6,7 @@ from typing import Dict, Iterable, Optional, Tuple
 import numpy as np
 
 from dil_ros.contract import Contract
+from dil_ros.control.diagnostics import controller_status
 from dil_ros.control.limits import CommandLimiter
 from dil_ros.control.obs_buffer import ObservationBuffer
 from dil_ros.control.scheduler import ActionChunk, ChunkScheduler
@@ -37,12 +38,6 @@ class Tick:
     entered_hold: bool = False             # first tick of this hold (send a hold trajectory once)
     new_chunk: bool = False                # a chunk arrived since the last tick (send trajectory)
     request: Optional[InferenceRequest] = None
-
-
-def _percentile(values, q: float) -> float:
-    if not values:
-        return float('nan')
-    return float(np.percentile(np.fromiter(values, dtype=np.float64), q))
 
 
 class PolicyController:
@@ -310,29 +305,4 @@ class PolicyController:
     # -- diagnostics --------------------------------------------------------------------------
     def status(self, now: float) -> Tuple[int, str, Dict[str, str]]:
         """(level 0 OK / 1 WARN / 2 ERROR, summary, key values) for /diagnostics."""
-        reason = self.hold_reason(now)
-        if reason is None:
-            state, level = 'commanding', 0
-        else:
-            state, level = f'holding: {reason}', self.hold_level(reason)
-        newest = self.scheduler.newest
-        lat = [x * 1e3 for x in self.wall_latencies if np.isfinite(x)]
-        per = [abs(p - self.period) * 1e3 for p in self.loop_periods]
-        values = {
-            'state': state,
-            'enabled': str(self.enabled),
-            'estop': str(self.estop),
-            'inference latency p50 [ms]': f'{_percentile(lat, 50):.2f}',
-            'inference latency p99 [ms]': f'{_percentile(lat, 99):.2f}',
-            'inference latency max [ms]': f'{max(lat):.2f}' if lat else 'nan',
-            'chunk age [s]': f'{now - newest.t0:.3f}' if newest else 'nan',
-            'chunks': str(self.counters['chunks']),
-            'rejected chunks': str(self.counters['rejected_chunks']),
-            'dropped actions': str(self.scheduler.dropped_actions),
-            'dropped observations': str(self.counters['dropped_observations']),
-            'loop overruns': str(self.counters['loop_overruns']),
-            'loop jitter p99 [ms]': f'{_percentile(per, 99):.3f}',
-            'observation age [s]': f'{self.observation_age(now):.3f}',
-            'last error': self.last_error,
-        }
-        return level, state, values
+        return controller_status(self, now)
