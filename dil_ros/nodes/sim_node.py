@@ -80,6 +80,8 @@ class SimNode(Node):
         controller = declare('controller_name', 'arm_controller', 'controller name', True)
         video = declare('record_video', '', 'mp4 path to render to; empty = none', True)
         fps = declare('video_fps', 30.0, 'video frame rate (sim time)', True)
+        inset = declare('video_inset_camera', '', 'a camera drawn small in the top-right corner '
+                        'of the video (e.g. top, what a vision policy sees); empty: none', True)
         self.publish_goal_topic = declare(
             'publish_goal', True, f'publish {GOAL_TOPIC}; false: the goal is seen only as a '
             'bold marker in the camera images (the vision variant of the task)', True)
@@ -113,7 +115,7 @@ class SimNode(Node):
             self._open_cameras(list(cameras), camera_width, camera_height, camera_rate)
 
         if video:
-            self.video, why = self._open_video(video, fps)
+            self.video, why = self._open_video(video, fps, inset)
             if self.video is None:
                 self.get_logger().warning(f'record_video: {why}; continuing without video')
 
@@ -142,9 +144,9 @@ class SimNode(Node):
         self.cameras = CameraThread(self.sim.model, names, width, height, rate_hz, publish,
                                     on_error=self.get_logger().warning)
 
-    def _open_video(self, path, fps):
+    def _open_video(self, path, fps, inset=''):
         from dil_ros.sim.video import VideoRecorder
-        return VideoRecorder.open(self.sim, path, fps=fps)
+        return VideoRecorder.open(self.sim, path, fps=fps, inset=inset)
 
     # --- episodes ----------------------------------------------------------------------------
     def reset_episode(self) -> Dict[str, Any]:
