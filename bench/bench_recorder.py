@@ -1,14 +1,14 @@
-"""Recorder throughput: can recorder_node store 5 JointState topics x 1 kHz + a 640x480 image at 30
-Hz?
+"""Recorder throughput: can recorder_node store 5 JointState topics x 1 kHz and two 640x480
+cameras at 30 Hz (an rgb8 Image and a jpeg CompressedImage)?
 
 Three processes: the recorder node (``python -m dil_ros.nodes.recorder_node``), a publisher process
-(this file
-with ``--publish``) and this driver, which starts/stops the episode over the recorder's services
-and compares
-published with stored counts (from the session index) per topic::
+(this file with ``--publish``) and this driver, which starts/stops the episode over the recorder's
+services and compares published with stored counts (from the session index) per topic, and reads
+the recorder's CPU seconds and peak RSS from /proc. Cameras publish with sensor-data QoS (best
+effort, as camera drivers do; ``--camera-qos reliable`` for reliable, depth 100)::
 
-    .venv/bin/python bench/bench_recorder.py [--duration 10] [--rate 1000] [--topics 5]
-    [--image-rate 30]
+    .venv/bin/python bench/bench_recorder.py [--duration 60] [--rate 1000] [--topics 5]
+    [--image-rate 30] [--jpeg-rate 30]
 """
 import argparse
 import json
@@ -23,25 +23,44 @@ from pathlib import Path
 
 JS = 'sensor_msgs/msg/JointState'
 IMG = 'sensor_msgs/msg/Image'
+JPEG = 'sensor_msgs/msg/CompressedImage'
 
 
 def topics(args):
     out = {f'/bench/joint_states_{i}': JS for i in range(args.topics)}
     if args.image_rate > 0:
         out['/bench/image'] = IMG
+    if args.jpeg_rate > 0:
+        out['/bench/image/compressed'] = JPEG
     return out
+
+
+def jpeg_frame(width, height):
+    """A camera-like 640x480 jpeg (smooth shading plus noise: ~50-100 kB at quality 90)."""
+    import io
+    import numpy as np
+    from PIL import Image as PilImage
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x * 255 // width, y * 255 // height, (x + y) % 256], -1).astype(np.int16)
+    rgb += np.random.default_rng(0).integers(-8, 8, rgb.shape, dtype=np.int16)
+    buf = io.BytesIO()
+    PilImage.fromarray(rgb.clip(0, 255).astype(np.uint8)).save(buf, format='JPEG', quality=90)
+    return buf.getvalue()
 
 
 def publish(args):
     """Publisher process: wait for the recorder to match, publish for --duration, print counts."""
     import rclpy
-    from rclpy.qos import QoSProfile
-    from sensor_msgs.msg import Image, JointState
+    from rclpy.qos import qos_profile_sensor_data, QoSProfile
+    from sensor_msgs.msg import CompressedImage, Image, JointState
     rclpy.init()
     node = rclpy.create_node('bench_publisher')
     names = [f'joint_{j}' for j in range(7)]
-    pubs = {t: node.create_publisher(JointState if ty == JS else Image, t,
-                                     QoSProfile(depth=args.depth if ty == JS else 100))
+    camera_qos = (qos_profile_sensor_data if args.camera_qos == 'sensor'
+                  else QoSProfile(depth=100))
+    classes = {JS: JointState, IMG: Image, JPEG: CompressedImage}
+    pubs = {t: node.create_publisher(classes[ty], t,
+                                     QoSProfile(depth=args.depth) if ty == JS else camera_qos)
             for t, ty in topics(args).items()}
     deadline = time.time() + 20
     while time.time() < deadline and not all(p.get_subscription_count() for p in pubs.values()):
@@ -49,14 +68,16 @@ def publish(args):
     time.sleep(1.0)  # matched here does not mean matched there: let discovery settle both ways
     image = Image(height=args.height, width=args.width, encoding='rgb8', step=3 * args.width,
                   data=bytes(3 * args.width * args.height))
+    jpeg = CompressedImage(format='jpeg', data=jpeg_frame(args.width, args.height))
     js = JointState(name=names, position=[0.0] * 7, velocity=[0.0] * 7, effort=[0.0] * 7)
     sent = {t: 0 for t in pubs}
     js_topics = [t for t, ty in topics(args).items() if ty == JS]
     t0 = time.perf_counter()
-    next_js, next_img, tick = t0, t0, 0
+    next_js, next_img, next_jpeg, tick = t0, t0, t0, 0
     end = t0 + args.duration
     js_period = 1.0 / args.rate
     img_period = 1.0 / args.image_rate if args.image_rate > 0 else float('inf')
+    jpeg_period = 1.0 / args.jpeg_rate if args.jpeg_rate > 0 else float('inf')
     while True:
         now = time.perf_counter()
         if now >= end:
@@ -75,7 +96,12 @@ def publish(args):
             pubs['/bench/image'].publish(image)
             sent['/bench/image'] += 1
             next_img += img_period
-        sleep = min(next_js, next_img) - time.perf_counter()
+        if now >= next_jpeg:
+            jpeg.header.stamp = node.get_clock().now().to_msg()
+            pubs['/bench/image/compressed'].publish(jpeg)
+            sent['/bench/image/compressed'] += 1
+            next_jpeg += jpeg_period
+        sleep = min(next_js, next_img, next_jpeg) - time.perf_counter()
         if sleep > 0:
             time.sleep(sleep)
     elapsed = time.perf_counter() - t0
@@ -199,10 +225,14 @@ def missing_sequences(bag, sent):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--duration', type=float, default=10.0)
+    parser.add_argument('--duration', type=float, default=60.0)
     parser.add_argument('--rate', type=float, default=1000.0, help='JointState rate per topic')
     parser.add_argument('--topics', type=int, default=5, help='JointState topics')
-    parser.add_argument('--image-rate', type=float, default=30.0)
+    parser.add_argument('--image-rate', type=float, default=30.0, help='rgb8 Image camera rate')
+    parser.add_argument('--jpeg-rate', type=float, default=30.0,
+                        help='jpeg CompressedImage camera rate')
+    parser.add_argument('--camera-qos', choices=('sensor', 'reliable'), default='sensor',
+                        help='camera publishers: sensor-data QoS (best effort) or reliable')
     parser.add_argument('--width', type=int, default=640)
     parser.add_argument('--height', type=int, default=480)
     parser.add_argument('--threads', type=int, default=2, help='recorder executor threads')

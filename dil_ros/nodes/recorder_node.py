@@ -16,12 +16,14 @@ each change.
 QoS: each subscription matches the publishers it sees: best effort when they all are (camera
 drivers publish with sensor-data QoS), and transient local when they all are (a latched topic,
 e.g. a goal published once): then the topic's newest message is also kept between episodes and
-starts each one (``Recorder.latch``). A topic without publishers yet is subscribed volatile and
-looked at again every 0.5 s until they appear; reliable, except a camera topic (sensor_msgs Image
-or CompressedImage: the contract's cameras, or extra topics), subscribed best effort, which
-matches both kinds of publisher (its reliability cannot change later: the QoS override
-parameters, declared on the first subscription, would hold it). Camera topics keep
-``camera_qos_depth`` messages instead of ``qos_depth``: 5 s of 30 Hz frames, not 5,000.
+starts each one (``Recorder.latch``). A topic without publishers yet gets a provisional
+subscription, volatile, reliable except for a camera topic (sensor_msgs Image or CompressedImage:
+the contract's cameras, or extra topics), which is best effort and so matches camera drivers
+(sensor-data QoS) as well as reliable publishers; it is looked at every 0.5 s and subscribed again
+with the publishers' QoS once they appear, where that differs. A provisional camera
+subscription declares no ``qos_overrides`` parameters (``QoSOverridingOptions``: they would pin
+its reliability); the matched one does. Camera topics keep ``camera_qos_depth`` messages
+instead of ``qos_depth``: 5 s of 30 Hz frames, not 5,000.
 """
 import json
 import sys
@@ -116,20 +118,29 @@ class RecorderNode(Node):
     def param(self, name):
         return self.get_parameter(name).value
 
-    def subscribe(self, topic, msgtype):
-        """Raw subscription whose callback also drains what else is waiting (see take_batch)."""
+    def qos_for(self, topic, msgtype, infos):
+        """The subscription QoS that matches the publishers ``infos`` (see the module)."""
         camera = msgtype in (IMAGE, COMPRESSED_IMAGE)
         qos = QoSProfile(depth=self.param('camera_qos_depth' if camera else 'qos_depth'))
-        infos = self.get_publishers_info_by_topic(topic)
         if all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for i in infos) and (
                 infos or camera):   # a camera not seen yet: best effort matches either kind
             qos.reliability = ReliabilityPolicy.BEST_EFFORT
         if infos and all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
                          for i in infos):
             qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+        return qos
+
+    def subscribe(self, topic, msgtype):
+        """Raw subscription whose callback also drains what else is waiting (see take_batch)."""
+        infos = self.get_publishers_info_by_topic(topic)
+        qos = self.qos_for(topic, msgtype, infos)
+        if qos.durability == DurabilityPolicy.TRANSIENT_LOCAL:
             self.recorder.latch(topic)
         if not infos:
-            self.unmatched[topic] = msgtype
+            self.unmatched[topic] = msgtype  # provisional: looked at again once they appear
+        # A provisional best-effort camera subscription declares no qos_overrides parameters:
+        # they would pin its reliability when the publishers' is known (match_publishers).
+        overrides = bool(infos) or qos.reliability == ReliabilityPolicy.RELIABLE
         put, batch, cls = self.recorder.put, self.param('take_batch'), msg_class(msgtype)
         sim = self.param('use_sim_time')
         clock = self.get_clock()
@@ -148,20 +159,27 @@ class RecorderNode(Node):
 
         sub = self.create_subscription(
             cls, topic, on_message, qos, raw=True, callback_group=MutuallyExclusiveCallbackGroup(),
-            qos_overriding_options=QoSOverridingOptions.with_default_policies())
+            qos_overriding_options=(QoSOverridingOptions.with_default_policies() if overrides
+                                    else None))
         self.subs[topic] = sub
         self.recorder.add_topic(topic, msgtype)
 
     def match_publishers(self):
-        """Subscribe again, with their QoS, to topics whose first publishers have appeared."""
+        """Subscribe again, with their QoS, to topics whose first publishers have appeared and
+        call for another reliability or durability than the provisional subscription's."""
         for topic in [t for t in self.unmatched if self.get_publishers_info_by_topic(t)]:
             msgtype = self.unmatched.pop(topic)
-            infos = self.get_publishers_info_by_topic(topic)
-            if all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for i in infos):
-                self.destroy_subscription(self.subs.pop(topic))
-                self.subscribe(topic, msgtype)
-                self.get_logger().info(f'{topic}: publishers are transient local (latched); '
-                                       'subscribed likewise')
+            want = self.qos_for(topic, msgtype, self.get_publishers_info_by_topic(topic))
+            have = self.subs[topic].qos_profile
+            if (want.reliability, want.durability) == (have.reliability, have.durability):
+                continue
+            self.destroy_subscription(self.subs.pop(topic))
+            self.subscribe(topic, msgtype)
+            qos = self.subs[topic].qos_profile
+            self.get_logger().info(f'{topic}: publishers are {want.reliability.name.lower()}, '
+                                   f'{want.durability.name.lower()}; subscribed '
+                                   f'{qos.reliability.name.lower()}, '
+                                   f'{qos.durability.name.lower()}')
 
     def discover(self):
         self.match_publishers()

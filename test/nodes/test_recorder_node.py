@@ -365,14 +365,13 @@ def test_sim_stamped_joint_states_recorded_on_wall_time_do_not_convert(running, 
 class Cameras(Node):
     """Camera drivers: an rgb8 Image and a jpeg CompressedImage with sensor-data QoS."""
 
-    def __init__(self):
+    def __init__(self, reliable=False):
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import CompressedImage
         super().__init__('cameras')
-        self.front = self.create_publisher(Image, '/camera/front/image_raw',
-                                           qos_profile_sensor_data)
-        self.wrist = self.create_publisher(CompressedImage, '/camera/wrist/compressed',
-                                           qos_profile_sensor_data)
+        qos = QoSProfile(depth=100) if reliable else qos_profile_sensor_data
+        self.front = self.create_publisher(Image, '/camera/front/image_raw', qos)
+        self.wrist = self.create_publisher(CompressedImage, '/camera/wrist/compressed', qos)
         self.jpeg = CompressedImage(format='jpeg', data=_jpeg_bytes())
 
     def publish(self, n):
@@ -392,10 +391,14 @@ def _jpeg_bytes():
 
 
 @pytest.mark.parametrize('cameras_first', [True, False])
-def test_contract_cameras_recorded_with_sensor_data_qos(ros_context, tmp_path, contract,
-                                                        cameras_first):
-    """The contract's cameras are recorded like any observation, also when the best-effort
-    publishers appear after the recorder (a reliable subscription would never match them)."""
+@pytest.mark.parametrize('reliable', [False, True])
+def test_contract_cameras_recorded_with_their_publishers_qos(ros_context, tmp_path, contract,
+                                                             cameras_first, reliable):
+    """The contract's cameras are recorded like any observation, also when the publishers
+    (sensor-data QoS, or reliable) appear after the recorder, whose subscription then takes
+    their reliability (a reliable one would never match best-effort publishers; a best-effort
+    one loses large frames a reliable publisher would resend)."""
+    from rclpy.qos import ReliabilityPolicy
     import yaml
     from dil_ros.nodes.recorder_node import RecorderNode
     mapping = contract.to_mapping()
@@ -406,7 +409,7 @@ def test_contract_cameras_recorded_with_sensor_data_qos(ros_context, tmp_path, c
         'topic': '/camera/wrist/compressed', 'type': 'sensor_msgs/msg/CompressedImage',
         'height': 2, 'width': 4}
     (tmp_path / 'c.yaml').write_text(yaml.safe_dump(mapping))
-    cams = Cameras() if cameras_first else None
+    cams = Cameras(reliable) if cameras_first else None
     rec = RecorderNode(parameter_overrides=[
         Parameter('contract', value=str(tmp_path / 'c.yaml')),
         Parameter('output_dir', value=str(tmp_path / 'session')),
@@ -418,12 +421,18 @@ def test_contract_cameras_recorded_with_sensor_data_qos(ros_context, tmp_path, c
     thread = threading.Thread(target=executor.spin, daemon=True)
     thread.start()
     try:
-        cams = cams or Cameras()
+        cams = cams or Cameras(reliable)
+        want = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+        topics = ('/camera/front/image_raw', '/camera/wrist/compressed')
         deadline = time.time() + 10
+        while time.time() < deadline and not all(
+                t not in rec.unmatched and rec.subs[t].qos_profile.reliability == want
+                for t in topics):
+            time.sleep(0.05)
+        assert [rec.subs[t].qos_profile.reliability for t in topics] == [want, want]
         while time.time() < deadline and not (cams.front.get_subscription_count()
                                               and cams.wrist.get_subscription_count()):
             time.sleep(0.05)
-        assert cams.front.get_subscription_count() and cams.wrist.get_subscription_count()
         assert op.call('start').success
         time.sleep(0.3)
         cams.publish(20)
