@@ -36,6 +36,10 @@ def add_arguments(parser) -> None:
     parser.add_argument('--output-mode', default='joint_trajectory',
                         choices=('joint_trajectory', 'forward_command'),
                         help='how policy_node commands the arm')
+    parser.add_argument('--vision', action='store_true',
+                        help='the goal seen only by the sim\'s top camera (no goal topic): '
+                             'contract mujoco_arm_vision.yaml, config train_vision_small.yaml, '
+                             'no MSE baseline')
     parser.add_argument('--offline', action='store_true',
                         help='no ROS: the synthetic 2-D task of dil_ros/sim/bimodal.py')
     parser.add_argument('--threads', type=int, default=1,
@@ -55,6 +59,8 @@ def run(args) -> int:
         raise CliError(f'--steps must be >= 1, got {args.steps}')
     if args.record_rtf <= 0 or args.eval_rtf <= 0:
         raise CliError('--record-rtf and --eval-rtf must be > 0')
+    if args.offline and args.vision:
+        raise CliError('--vision runs over ROS 2 with the MuJoCo sim; drop --offline')
     if args.offline:
         from dil_ros.demo.offline import run_offline
         return run_offline(args)
@@ -63,5 +69,5 @@ def run(args) -> int:
         name=args.name, runs=args.runs, episodes=args.episodes, eval_episodes=args.eval_episodes,
         baseline_episodes=args.baseline_episodes, video_episodes=args.video_episodes,
         steps=args.steps, config=args.config, seed=args.seed, record_rtf=args.record_rtf,
-        eval_rtf=args.eval_rtf, output_mode=args.output_mode))
+        eval_rtf=args.eval_rtf, output_mode=args.output_mode, vision=args.vision))
     return 0 if summary['evaluation']['diffusion']['episodes'] else 1

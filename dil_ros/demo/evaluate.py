@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import threading
 import time
-from typing import Dict, List
+from typing import Any, Dict, List, Mapping, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
@@ -76,8 +76,12 @@ def change_state(harness: Harness, transition: int, label: str) -> None:
 
 def evaluate_policy(name: str, policy_path: Path, contract_path: str, episodes: int, seed: int,
                     real_time_factor: float, log_dir: Path, output_mode: str = 'joint_trajectory',
-                    video_path: str = '') -> EvalResult:
-    """Run ``episodes`` closed-loop episodes from sim seed ``seed`` on; count successes."""
+                    video_path: str = '',
+                    sim_params: Optional[Mapping[str, Any]] = None) -> EvalResult:
+    """Run ``episodes`` closed-loop episodes from sim seed ``seed`` on; count successes.
+
+    ``sim_params``: more sim_node parameters (the vision variant's cameras).
+    """
     from dil_ros.contract import load_contract
     joints = load_contract(contract_path).action.joints
     harness = Harness(Path(log_dir) / name)
@@ -85,7 +89,7 @@ def evaluate_policy(name: str, policy_path: Path, contract_path: str, episodes: 
     out = EvalResult(name)
     try:
         harness.start('sim_node', real_time_factor=real_time_factor, seed=seed, auto_reset=False,
-                      record_video=video_path)
+                      record_video=video_path, **(sim_params or {}))
         harness.start('policy_node', policy_path=str(policy_path), contract=str(contract_path),
                       use_sim_time=True, output_mode=output_mode, start_enabled=False)
         change_state(harness, Transition.TRANSITION_CONFIGURE, 'configure')

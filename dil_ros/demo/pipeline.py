@@ -34,6 +34,7 @@ class DemoOptions:
     record_rtf: float = 4.0        # sim speed while recording (x real time)
     eval_rtf: float = 1.0          # sim speed in closed loop (inference runs in real time)
     output_mode: str = 'joint_trajectory'
+    vision: bool = False           # the goal seen only by a camera (dil_ros/demo/vision.py)
 
 
 def _stage(no: int, text: str) -> None:
@@ -55,6 +56,7 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
     from dil_ros.contract import default_contract_path, load_contract
     from dil_ros.data.convert import ConvertOptions, convert_bags
     from dil_ros.data.lerobot import read_dataset
+    from dil_ros.demo import vision
     from dil_ros.demo.evaluate import evaluate_policy
     from dil_ros.demo.plots import mode_split, plot_latency, plot_paths
     from dil_ros.demo.record import record_demonstrations
@@ -69,7 +71,8 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     logs = out / 'logs'
-    contract_path = default_contract_path()
+    contract_path = vision.contract_path() if opts.vision else default_contract_path()
+    sim_params = vision.SIM_PARAMS if opts.vision else {}
     contract = load_contract(contract_path)
     summary: Dict[str, object] = {'name': opts.name, 'contract': str(contract_path)}
     timings: Dict[str, float] = {}
@@ -84,7 +87,7 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
         t = time.perf_counter()
         summary['record'] = record_demonstrations(out / 'demos', str(contract_path),
                                                   opts.episodes, opts.seed, opts.record_rtf,
-                                                  logs / 'record')
+                                                  logs / 'record', sim_params)
         timings['record'] = time.perf_counter() - t
 
         _stage(2, 'converting bags into a LeRobot v3.0 dataset')
@@ -94,12 +97,16 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
         print(report.summary(), flush=True)
         timings['convert'] = time.perf_counter() - t
 
-        _stage(3, 'training the diffusion policy and the MSE baseline on the same data')
+        kinds = [('diffusion', 'policy.ts')] + ([] if opts.vision  # the baseline takes no camera
+                                                else [('regression', 'baseline.ts')])
+        _stage(3, 'training the diffusion policy' + ('' if opts.vision else
+                                                     ' and the MSE baseline on the same data'))
         torch.set_num_threads(2)
-        config = load_run_config(opts.config or config_dir() / 'train_demo_arm.yaml')
+        config = load_run_config(opts.config or (vision.train_config_path() if opts.vision
+                                                 else config_dir() / 'train_demo_arm.yaml'))
         artifacts = {}
         t = time.perf_counter()
-        for kind, file in (('diffusion', 'policy.ts'), ('regression', 'baseline.ts')):
+        for kind, file in kinds:
             run_dir = out / kind
             train(TrainRequest(dataset=out / 'dataset', run_dir=run_dir, config=config,
                                contract=contract, kind=kind, steps=opts.steps))
@@ -115,17 +122,19 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
         evals = {
             'diffusion': evaluate_policy('diffusion', artifacts['diffusion'], str(contract_path),
                                          opts.eval_episodes, eval_seed, opts.eval_rtf, logs,
-                                         opts.output_mode),
+                                         opts.output_mode, sim_params=sim_params),
         }
-        _stage(5, f'closed loop: the MSE baseline ({opts.baseline_episodes} episodes)')
-        evals['baseline'] = evaluate_policy('baseline', artifacts['regression'],
-                                            str(contract_path), opts.baseline_episodes,
-                                            eval_seed, opts.eval_rtf, logs, opts.output_mode)
+        if 'regression' in artifacts:
+            _stage(5, f'closed loop: the MSE baseline ({opts.baseline_episodes} episodes)')
+            evals['baseline'] = evaluate_policy('baseline', artifacts['regression'],
+                                                str(contract_path), opts.baseline_episodes,
+                                                eval_seed, opts.eval_rtf, logs, opts.output_mode)
         video = out / 'rollouts.mp4'
-        if opts.video_episodes > 0:
+        if opts.video_episodes > 0:   # the vision variant shows its camera in a corner
             evaluate_policy('video', artifacts['diffusion'], str(contract_path),
                             opts.video_episodes, eval_seed, opts.eval_rtf, logs,
-                            opts.output_mode, video_path=str(video))
+                            opts.output_mode, video_path=str(video), sim_params={
+                                **sim_params, **(vision.VIDEO_PARAMS if opts.vision else {})})
         timings['evaluate'] = time.perf_counter() - t
     finally:
         rclpy.try_shutdown()
@@ -136,7 +145,8 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
     figures = {
         'paths': plot_paths({'expert (recorded)': expert_paths,
                              'diffusion policy': evals['diffusion'].paths,
-                             'MSE baseline': evals['baseline'].paths},
+                             **({'MSE baseline': evals['baseline'].paths}
+                                if 'baseline' in evals else {})},
                             out / 'trajectories.png', 'tip paths seen from above'),
         'latency': plot_latency({k: v.latencies_ms for k, v in evals.items()},
                                 out / 'latency.png'),
@@ -153,7 +163,8 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
     summary['timings_s'] = {k: round(v, 1) for k, v in timings.items()}
     summary['wall_time_s'] = round(time.perf_counter() - t_start, 1)
     summary['files'] = {'policy': str(artifacts['diffusion']),
-                        'baseline': str(artifacts['regression']),
+                        'baseline': str(artifacts['regression']) if 'regression' in artifacts
+                        else None,
                         'dataset': str(out / 'dataset'), 'demos': str(out / 'demos'),
                         **{k: str(v) for k, v in figures.items()},
                         'video': str(video) if video.exists() else None,

@@ -1,7 +1,7 @@
 """Phase 1: the scripted expert drives the MuJoCo sim; recorder_node stores one bag per episode."""
 from pathlib import Path
 import time
-from typing import Dict
+from typing import Any, Dict, Mapping, Optional
 
 from std_srvs.srv import Trigger
 from tqdm import tqdm
@@ -15,19 +15,24 @@ SETTLE_S = 0.2  # let the expert see an episode end before the next reset
 
 
 def record_demonstrations(session: Path, contract_path: str, episodes: int, seed: int,
-                          real_time_factor: float, log_dir: Path) -> Dict[str, object]:
-    """Record ``episodes`` expert episodes into ``session`` (a recorder session folder)."""
+                          real_time_factor: float, log_dir: Path,
+                          sim_params: Optional[Mapping[str, Any]] = None) -> Dict[str, object]:
+    """Record ``episodes`` expert episodes into ``session`` (a recorder session folder);
+    ``sim_params``: more sim_node parameters (the vision variant's cameras)."""
     harness = Harness(log_dir)
     kept = failed = 0
     try:
-        harness.start('sim_node', real_time_factor=real_time_factor, seed=seed, auto_reset=False)
+        harness.start('sim_node', real_time_factor=real_time_factor, seed=seed, auto_reset=False,
+                      **(sim_params or {}))
         harness.start('expert_node', use_sim_time=True, seed=seed)
         harness.start('recorder_node', contract=str(contract_path), output_dir=str(session),
                       use_sim_time=True, task='reach the goal around the pillar',
                       robot='dil_ros MuJoCo arm', operator='scripted expert', num_threads=1)
         # The first episode starts only once every node is up (else it runs unrecorded).
         harness.wait_for_graph(services=['/sim_node/reset', '/recorder_node/start'],
-                               publishers=['/arm_controller/commands'])
+                               publishers=['/arm_controller/commands'] + [
+                                   f'/camera/{name}/image_raw'
+                                   for name in (sim_params or {}).get('camera_names', [])])
         bar = tqdm(range(episodes), desc='record demonstrations', unit='ep')
         for _ in bar:
             info = reset_sim(harness)

@@ -139,8 +139,12 @@ class SimNode(Node):
         pubs = {name: self.create_publisher(Image, f'/camera/{name}/image_raw',
                                             qos_profile_sensor_data) for name in names}
 
-        def publish(name, rgb, clock):
-            pubs[name].publish(rgb8_image(rgb, to_time_msg(clock), name))
+        def publish(name, rgb, clock):   # from the camera thread
+            try:
+                pubs[name].publish(rgb8_image(rgb, to_time_msg(clock), name))
+            except Exception:  # noqa: BLE001 - Ctrl+C may shut the context down meanwhile
+                if self.context.ok():
+                    raise
         self.cameras = CameraThread(self.sim.model, names, width, height, rate_hz, publish,
                                     on_error=self.get_logger().warning)
 

@@ -108,3 +108,31 @@ def test_the_vision_contract_matches_what_the_variant_publishes(rig):
     spin_until(ex, lambda: probe.images)
     frame = to_rgb(probe.images[-1], spec.topic, spec.encodings)
     assert frame.shape == contract.image_shapes[key]
+
+
+def _sim_process(*params):
+    import subprocess
+    import sys
+    args = [sys.executable, '-m', 'dil_ros.nodes.sim_node', '--ros-args']
+    for p in params:
+        args += ['-p', p]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_unknown_camera_is_one_line():
+    proc = _sim_process('camera_names:=[wrist]')
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and 'Traceback' not in out, out
+    assert out == ("sim_node: error: camera_names: no camera 'wrist' in the arm model "
+                   '(cameras: overview, top)\n')
+
+
+def test_ctrl_c_while_rendering_ends_cleanly():
+    import signal
+    proc = _sim_process('camera_names:=[top, overview]', 'camera_rate_hz:=100.0',
+                        'camera_width:=320', 'camera_height:=240')
+    time.sleep(4.0)   # up, and rendering
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert 'Traceback' not in out and 'Failed to publish' not in out, out

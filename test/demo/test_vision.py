@@ -1,0 +1,42 @@
+"""`dil-ros demo --vision`'s first two phases over DDS: the expert's demonstrations recorded with
+the sim's camera (no goal topic) convert into a dataset whose only observations are the joint
+state and the camera's frames."""
+import os
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+
+def test_vision_flag_needs_ros(capsys):
+    from dil_ros.cli.main import main
+    assert main(['demo', '--vision', '--offline']) == 1
+    assert '--vision runs over ROS 2 with the MuJoCo sim' in capsys.readouterr().err
+
+
+def test_vision_demonstrations_record_and_convert_with_frames(ros_context, tmp_path):
+    pytest.importorskip('mujoco')
+    from dil_ros.contract import load_contract
+    from dil_ros.data.convert import ConvertOptions, convert_bags
+    from dil_ros.data.lerobot import read_dataset
+    from dil_ros.demo import vision
+    from dil_ros.demo.record import record_demonstrations
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    contract = load_contract(vision.contract_path())
+    rec = record_demonstrations(tmp_path / 'demos', str(vision.contract_path()), 3, 0, 2.0,
+                                tmp_path / 'logs', vision.SIM_PARAMS)
+    assert rec['kept'] >= 2, rec
+    sim_log = (tmp_path / 'logs' / 'sim_node.log').read_text()
+    if 'cameras off' in sim_log:
+        pytest.skip(sim_log.splitlines()[-1])
+    report = convert_bags([tmp_path / 'demos'], contract, tmp_path / 'dataset', ConvertOptions())
+    dataset = read_dataset(tmp_path / 'dataset')
+    assert len(dataset.episodes) >= 2, report.summary()
+    (key,) = contract.image_keys
+    for episode in dataset.episodes:
+        assert sorted(episode.observations) == [key, 'observation.state']
+        frames = episode.observations[key]
+        steps = len(episode.observations['observation.state'])
+        assert frames.dtype == np.uint8 and frames.shape == (steps, 96, 96, 3)
+        assert np.abs(np.diff(frames.astype(int), axis=0)).max() > 50   # the arm moves in view
