@@ -17,6 +17,7 @@ from typing import Callable, Optional, Sequence, Tuple
 import numpy as np
 
 from dil_ros.errors import DilRosError
+from dil_ros.sim.rendering import cheap_scene
 
 Snapshot = Tuple[float, np.ndarray, np.ndarray]   # (sim time [s], qpos, goal position)
 
@@ -106,9 +107,7 @@ class CameraThread:
                 mujoco.mj_forward(model, data)
                 for name in self.names:
                     renderer.update_scene(data, camera=name)
-                    for flag in (mujoco.mjtRndFlag.mjRND_SHADOW,
-                                 mujoco.mjtRndFlag.mjRND_REFLECTION):
-                        renderer.scene.flags[flag] = False   # about 4x cheaper on a CPU
+                    cheap_scene(renderer)
                     self._publish(name, renderer.render(), clock)
                 self.render_s = (self.render_s + [time.perf_counter() - t])[-100:]
                 self.frames += 1

@@ -41,6 +41,7 @@ class SceneView:
             import mujoco
 
             from dil_ros.sim.arm_sim import default_model_path
+            from dil_ros.sim.rendering import cheap_scene
             from dil_ros.sim.task import JOINT_NAMES
             model = mujoco.MjModel.from_xml_path(str(default_model_path()))
             data = mujoco.MjData(model)
@@ -65,8 +66,7 @@ class SceneView:
                     model.site_pos[goal_site] = goal
                 mujoco.mj_forward(model, data)  # kinematics alone leaves the camera unset
                 renderer.update_scene(data, camera=self.camera)
-                for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION):
-                    renderer.scene.flags[flag] = False  # 13 ms a frame on a CPU instead of 58
+                cheap_scene(renderer)   # 13 ms a frame on a CPU instead of 58
                 self.frame = renderer.render().copy()
                 self.note = ''
                 self._stop.wait(self.period)
