@@ -41,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f'--fps must be > 0, got {args.fps}')
     out = import_zarr(args.zarr, args.out, parse_obs_keys(args.obs_key) or None,
                       args.action_key, args.fps, args.task, args.overwrite)
-    ds = read_dataset(out)
+    ds = read_dataset(out, images=False)   # the summary needs no decoded frames
+    cameras = [k for k, ft in ds.features.items() if ft.get('dtype') == 'video']
     print(f'{out}: {len(ds.episodes)} episodes, {ds.num_frames} frames at {ds.fps:g} fps, keys '
-          f'{", ".join(ds.obs_keys)} + action')
+          f'{", ".join(ds.obs_keys + cameras)} + action')
     print(f'contract: {out / CONTRACT_FILE} (used by `dil-ros train --dataset {out}`)')
     return 0
