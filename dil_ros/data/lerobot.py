@@ -1,8 +1,9 @@
-"""Read and write LeRobot v3.0 datasets of low-dimensional features (no images or videos yet).
+"""Read and write LeRobot v3.0 datasets: low-dimensional features and cameras as video.
 
-``write_dataset`` lays out what LeRobot's own writer produces (see lerobot_format.py) so that
-``lerobot.datasets.LeRobotDataset`` can load it; ``read_dataset`` reads ours and LeRobot's own
-low-dimensional datasets, including ones split over several data files and chunks.
+``write_dataset`` lays out what LeRobot's own writer produces (see lerobot_format.py and
+lerobot_video.py) so that ``lerobot.datasets.LeRobotDataset`` can load it; ``read_dataset`` reads
+ours and LeRobot's own datasets, including ones split over several data and video files and
+chunks (PNG image features are skipped).
 """
 
 from dil_ros.data.lerobot_format import DatasetError
