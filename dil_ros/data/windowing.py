@@ -51,8 +51,14 @@ def sample_sequence(data: np.ndarray, sequence_length: int, buffer_start: int, b
     return out
 
 
+def _stack(arrays: List[np.ndarray]) -> np.ndarray:
+    out = np.concatenate(arrays)
+    return out if out.dtype == np.uint8 and out.ndim == 4 else out.astype(np.float32)
+
+
 class WindowDataset(TorchDataset):
-    """``{'obs': {key: [To, D]}, 'action': [Tp, Da]}`` float32 windows in physical units."""
+    """``{'obs': {key: [To, D]}, 'action': [Tp, Da]}`` float32 windows in physical units;
+    camera keys ``[To, H, W, 3]`` uint8."""
 
     def __init__(self, dataset_or_episodes: Union['object', List[Episode]], n_obs_steps: int,
                  horizon: int, n_action_steps: int):
@@ -67,8 +73,8 @@ class WindowDataset(TorchDataset):
         self.horizon = horizon
         self.n_action_steps = n_action_steps
         self.obs_keys = list(episodes[0].observations)
-        self.obs = {k: np.concatenate([ep.observations[k] for ep in episodes]).astype(np.float32)
-                    for k in self.obs_keys}
+        # Camera frames stay uint8 [T, H, W, 3] (the policy converts them); the rest is float32.
+        self.obs = {k: _stack([ep.observations[k] for ep in episodes]) for k in self.obs_keys}
         self.action = np.concatenate([ep.action for ep in episodes]).astype(np.float32)
         self.indices = create_indices([len(ep) for ep in episodes], horizon,
                                       pad_before=n_obs_steps - 1, pad_after=n_action_steps - 1)

@@ -18,8 +18,8 @@ from dil_ros.policy.digest import archive_sha256, write_sha256_file
 def diffusion_metadata(policy: nn.Module, contract: Contract, data_fingerprint: str,
                        **extra: Any) -> Dict[str, Any]:
     """Metadata for a DiffusionPolicy: contract, timeline, dims, policy config, fingerprint;
-    with cameras also ``image_shapes`` {key: [height, width, 3]} (the policy's input size; frames
-    of any size are resized to it), ``cameras`` (with crop) and ``vision_config``."""
+    with cameras also ``camera_metadata`` (the policy's input sizes; frames of any size are
+    resized to them)."""
     config = policy.config
     meta = {
         'kind': 'diffusion',
@@ -33,13 +33,21 @@ def diffusion_metadata(policy: nn.Module, contract: Contract, data_fingerprint: 
         'data_fingerprint': data_fingerprint,
         'policy_config': config.to_dict(),
     }
-    cameras = getattr(policy, 'cameras', [])
-    if cameras:   # a state-only policy's metadata stays as it was
-        meta['image_shapes'] = {c.key: [c.height, c.width, 3] for c in cameras}
-        meta['cameras'] = {c.key: c.to_mapping() for c in cameras}
-        meta['vision_config'] = policy.vision_config.to_dict()
+    meta.update(camera_metadata(policy))
     meta.update(extra)
     return meta
+
+
+def camera_metadata(policy: nn.Module) -> Dict[str, Any]:
+    """``image_shapes`` {key: [height, width, 3]}, ``cameras`` (with crop) and
+    ``vision_config`` of a policy with cameras; {} for a state-only policy (its metadata stays as
+    it was)."""
+    cameras = getattr(policy, 'cameras', [])
+    if not cameras:
+        return {}
+    return {'image_shapes': {c.key: [c.height, c.width, 3] for c in cameras},
+            'cameras': {c.key: c.to_mapping() for c in cameras},
+            'vision_config': policy.vision_config.to_dict()}
 
 
 def script_policy(policy: nn.Module, freeze: bool = True) -> torch.jit.ScriptModule:

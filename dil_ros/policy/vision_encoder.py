@@ -14,7 +14,7 @@ scales every stage (64 is ResNet-18; 16 is a CPU-sized variant with 1/16 of the 
 parameters, test/policy/test_vision_encoder.py checks the count and every stage's shape).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
 
@@ -39,7 +39,7 @@ class VisionConfig:
     feature_dim: int = 64         # per camera, after the Linear (Chi: 64)
     share_encoder: bool = False   # one encoder for every camera (Chi: one per camera)
     weights: str = ''             # optional local torchvision-style ResNet-18 state dict
-    source: str = '<vision config>'
+    source: str = field(default='<vision config>', compare=False)
 
     def __post_init__(self):
         for name in ('base_width', 'num_keypoints', 'feature_dim'):

@@ -14,7 +14,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from dil_ros.training.distributed import DistInfo
 
-Batch = Dict[str, object]   # {'obs': {key: [B, To, D]}, 'action': [B, Tp, Da]}
+Batch = Dict[str, object]   # {'obs': {key: [B, To, D] (cameras: uint8 [B, To, H, W, 3])},
+#                              'action': [B, Tp, Da]}
 
 
 class IndexStream:
@@ -43,11 +44,16 @@ class IndexStream:
 
 
 def collate(items) -> Batch:
-    """Stack windows ``{obs, action}`` into one float32 batch."""
-    obs = {k: torch.stack([torch.as_tensor(np.asarray(it['obs'][k])) for it in items]).float()
+    """Stack windows ``{obs, action}`` into one float32 batch (camera frames stay uint8)."""
+    obs = {k: _float_unless_uint8(torch.stack([torch.as_tensor(np.asarray(it['obs'][k]))
+                                               for it in items]))
            for k in items[0]['obs']}
     action = torch.stack([torch.as_tensor(np.asarray(it['action'])) for it in items]).float()
     return {'obs': obs, 'action': action}
+
+
+def _float_unless_uint8(x: torch.Tensor) -> torch.Tensor:
+    return x if x.dtype == torch.uint8 else x.float()
 
 
 class TensorCache:
@@ -64,10 +70,11 @@ class TensorCache:
 
 
 def window_nbytes(windows) -> int:
-    """Bytes all windows take as float32 tensors (estimated from the first one)."""
+    """Bytes all windows take as tensors (float32; camera frames uint8), from the first one."""
     first = windows[0]
-    per = sum(np.asarray(v).size for v in first['obs'].values()) + np.asarray(first['action']).size
-    return 4 * per * len(windows)
+    arrays = [np.asarray(v) for v in first['obs'].values()] + [np.asarray(first['action'])]
+    per = sum(a.size * (1 if a.dtype == np.uint8 else 4) for a in arrays)
+    return per * len(windows)
 
 
 class _Batches:

@@ -1,19 +1,34 @@
 """Build the policy a run trains (and export re-creates) from its kind, config and data facts."""
-from typing import Dict, Mapping
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from torch import nn
 
-from dil_ros.policy.config import PolicyConfig
+from dil_ros.contract import Contract
+from dil_ros.policy.config import PolicyConfig, PolicyError
 from dil_ros.policy.diffusion_policy import DiffusionPolicy
 from dil_ros.policy.regression import RegressionConfig, RegressionPolicy
+from dil_ros.policy.vision_encoder import VisionConfig
+from dil_ros.policy.vision_preprocess import CameraSpec
 
 KINDS = ('diffusion', 'regression')
 
 
+def camera_specs(contract: Contract) -> List[CameraSpec]:
+    """The policy input of each camera of ``contract`` (height, width, crop), in key order."""
+    return [CameraSpec.from_observation(key, contract.observations[key])
+            for key in contract.image_keys]
+
+
 def build_policy(kind: str, policy_config: PolicyConfig, regression_config: RegressionConfig,
-                 obs_dims: Mapping[str, int], action_dim: int, stats: Mapping) -> nn.Module:
+                 obs_dims: Mapping[str, int], action_dim: int, stats: Mapping,
+                 cameras: Sequence[CameraSpec] = (),
+                 vision: Optional[VisionConfig] = None) -> nn.Module:
     if kind == 'diffusion':
-        return DiffusionPolicy(policy_config, dict(obs_dims), int(action_dim), stats)
+        return DiffusionPolicy(policy_config, dict(obs_dims), int(action_dim), stats,
+                               cameras=cameras, vision=vision)
+    if kind == 'regression' and cameras:
+        raise PolicyError(f'the regression baseline takes no cameras; drop --baseline or the '
+                          f'camera keys {[c.key for c in cameras]} from the contract')
     if kind == 'regression':
         return RegressionPolicy(regression_config, dict(obs_dims), int(action_dim), stats,
                                 n_obs_steps=policy_config.n_obs_steps,

@@ -5,9 +5,12 @@
 * keys: every observation key of the contract is a dataset feature of the same dimension, and so
   is ``action``;
 * names: where both the dataset feature and the contract name each dimension (joints, message
-  fields), the names agree in order.
+  fields), the names agree in order;
+* cameras: every camera key of the contract is a video feature of shape [height, width, 3] (RGB
+  frames at the camera's native size; the policy resizes them to the contract's height/width,
+  so the sizes need not agree, but the frames must at least hold the contract's crop).
 
-Dataset features the contract does not name (cameras, extra state) are not read. Every problem is
+Dataset features the contract does not name (other cameras, extra state) are not read. Every problem is
 one line naming the dataset, the key and both values.
 """
 from pathlib import Path
@@ -35,7 +38,10 @@ def check_dataset_fits(contract: Contract, root: Path, info: Dict[str, Any]) -> 
             f'trained on it would run {fps / contract.rate_hz:.3g}x too slow or fast); convert '
             'the data at the contract\'s rate or fix rate_hz')
     features = info['features']
-    expected = {key: (spec.dim, _names(spec)) for key, spec in contract.observations.items()}
+    for key in contract.image_keys:
+        _check_camera(contract, key, features.get(key), where, versus)
+    expected = {key: (spec.dim, _names(spec)) for key, spec in contract.observations.items()
+                if not spec.is_image}
     expected['action'] = (contract.action_dim, list(contract.action.joints) or None)
     for key, (dim, names) in expected.items():
         feature = features.get(key)
@@ -56,6 +62,26 @@ def check_dataset_fits(contract: Contract, root: Path, info: Dict[str, Any]) -> 
                 sorted(names) else ''
             raise DatasetContractError(f'{where}: {key} names {got_names} in the dataset, '
                                        f'{list(names)} in {versus}{order}')
+
+
+def _check_camera(contract: Contract, key: str, feature: Optional[Dict[str, Any]], where: str,
+                  versus: str) -> None:
+    spec = contract.observations[key]
+    if feature is None:
+        raise DatasetContractError(f'{where}: no feature {key!r}, which {versus} needs (a '
+                                   f'{spec.height}x{spec.width} camera)')
+    if feature.get('dtype') != 'video':
+        raise DatasetContractError(f'{where}: {key} is a {feature.get("dtype")!r} feature; '
+                                   f'{versus} needs a camera (a video feature)')
+    shape = [int(s) for s in feature.get('shape') or []]
+    if len(shape) != 3 or shape[2] != 3 or min(shape) < 1:
+        raise DatasetContractError(f'{where}: {key} has shape {shape} in the dataset; a camera '
+                                   f'is [height, width, 3] (RGB)')
+    need = spec.crop or (1, 1)
+    if shape[0] < need[0] or shape[1] < need[1]:
+        raise DatasetContractError(f'{where}: {key} frames are {shape[0]}x{shape[1]} in the '
+                                   f'dataset, smaller than the crop {need[0]}x{need[1]} in '
+                                   f'{versus}')
 
 
 def _names(spec) -> Optional[List[str]]:

@@ -9,6 +9,7 @@ Layout of config/train_*.yaml (every section and key optional; defaults are Chi 
     ema:        {enabled, power, max_value, min_value, inv_gamma, update_after_step}
     policy:     PolicyConfig fields (dil_ros/policy/config.py)
     regression: RegressionConfig fields (dil_ros/policy/regression.py), for --baseline
+    vision:     VisionConfig fields (dil_ros/policy/vision_encoder.py), for contracts with cameras
 
 Unknown sections or keys are rejected with an error naming the file and the key.
 """
@@ -108,6 +109,7 @@ class RunConfig:
     ema: EMAConfig = field(default_factory=EMAConfig)
     policy: Any = None        # dil_ros.policy.config.PolicyConfig
     regression: Any = None    # dil_ros.policy.regression.RegressionConfig
+    vision: Any = None        # dil_ros.policy.vision_encoder.VisionConfig
     source: str = '<defaults>'
     explicit_policy_keys: Tuple[str, ...] = ()   # policy keys the file set (vs. defaults)
 
@@ -118,11 +120,15 @@ class RunConfig:
         if self.regression is None:
             from dil_ros.policy.regression import RegressionConfig
             self.regression = RegressionConfig()
+        if self.vision is None:
+            from dil_ros.policy.vision_encoder import VisionConfig
+            self.vision = VisionConfig()
 
     def to_dict(self) -> Dict[str, Any]:
         out = {name: _plain(asdict(getattr(self, name))) for name in ('train', 'optim', 'ema')}
         out['policy'] = _plain(self.policy.to_dict())
         out['regression'] = _plain(asdict(self.regression))
+        out['vision'] = _plain(self.vision.to_dict())
         return out
 
     def dump(self, path: Union[str, Path]) -> None:
@@ -176,12 +182,13 @@ def run_config_from_mapping(data: Any, source: str = '<mapping>') -> RunConfig:
     """Validate a mapping (parsed YAML) into a RunConfig."""
     from dil_ros.policy.config import PolicyConfig
     from dil_ros.policy.regression import RegressionConfig
+    from dil_ros.policy.vision_encoder import VisionConfig
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f'{source}: expected a mapping at the top level')
     sections = {'train': TrainConfig, 'optim': OptimConfig, 'ema': EMAConfig,
-                'policy': PolicyConfig, 'regression': RegressionConfig}
+                'policy': PolicyConfig, 'regression': RegressionConfig, 'vision': VisionConfig}
     for key in data:
         if key not in sections:
             raise ConfigError(f'{source}: {key}: unknown section (allowed: {", ".join(sections)})')

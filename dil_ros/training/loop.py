@@ -21,7 +21,8 @@ import yaml
 
 from dil_ros.training import distributed
 from dil_ros.training.batches import IndexStream, batch_iterator
-from dil_ros.training.builder import build_policy, count_parameters, objective_for
+from dil_ros.training.builder import (build_policy, camera_specs, count_parameters,
+                                      objective_for)
 from dil_ros.training.checkpoint import (FORMAT, latest_path, rng_state, save_atomic,
                                          set_rng_state)
 from dil_ros.training.ema import EMAModel
@@ -54,7 +55,8 @@ def run_loop(s):
     say = (lambda text: print(text, flush=True)) if info.is_main else None
     torch.manual_seed(cfg_t.seed)
     policy = build_policy(s.kind, config.policy, config.regression, s.dataset.obs_dims,
-                          s.dataset.action_dim, s.stats).to(device)
+                          s.dataset.action_dim, s.stats, camera_specs(s.contract),
+                          config.vision).to(device)
     objective = objective_for(s.kind, policy, config.policy)
     params = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.optim.lr, betas=config.optim.betas,

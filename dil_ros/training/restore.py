@@ -7,7 +7,8 @@ from torch import nn
 
 import dil_ros
 from dil_ros.contract import contract_from_mapping
-from dil_ros.training.builder import build_policy
+from dil_ros.policy.export import camera_metadata
+from dil_ros.training.builder import build_policy, camera_specs
 from dil_ros.training.checkpoint import CheckpointError, latest_path, load_checkpoint
 from dil_ros.training.config import run_config_from_mapping
 
@@ -21,8 +22,10 @@ def policy_from_checkpoint(state: Dict[str, Any], ema: bool = True,
     if num_inference_steps is not None:
         data = {**pcfg.to_dict(), 'num_inference_steps': int(num_inference_steps)}
         pcfg = type(pcfg).from_dict(data, '--num-inference-steps')
+    contract = contract_from_mapping(state['contract'], f'{source}: contract')
     policy = build_policy(state['kind'], pcfg, config.regression, state['obs_dims'],
-                          state['action_dim'], state['stats'])
+                          state['action_dim'], state['stats'], camera_specs(contract),
+                          config.vision)
     if ema and state.get('ema'):
         weights = state['ema']['model']
     elif ema and state['kind'] == 'diffusion' and config.ema.enabled:
@@ -43,7 +46,7 @@ def export_metadata(state: Dict[str, Any], policy: nn.Module, ema: bool,
     contract = contract_from_mapping(state['contract'], f'{source}: contract')
     config = run_config_from_mapping(state['config'], f'{source}: config')
     pcfg = getattr(policy, 'config', config.policy)
-    return {
+    return {**camera_metadata(policy),
         'kind': state['kind'],
         'contract': contract.to_mapping(),
         'n_obs_steps': contract.n_obs_steps,

@@ -111,6 +111,7 @@ def train(req: TrainRequest) -> TrainResult:
     from dil_ros.data.windowing import WindowDataset
     from dil_ros.training.checkpoint import plain_stats
     from dil_ros.training.checks import check_dataset_fits
+    from dil_ros.training.frames import resize_episode_frames
     from dil_ros.training.loop import run_loop
 
     stop = StopRequest(req.time_limit_s)      # the budget counts from here, loading included
@@ -143,6 +144,7 @@ def train(req: TrainRequest) -> TrainResult:
     else:
         split = make_split(len(dataset.episodes), config.train.episodes,
                            config.train.val_episodes, str(dataset.root))
+    resize_episode_frames(dataset.episodes, contract)
     train_eps = [dataset.episodes[i] for i in split.train]
     # The normaliser sees the training episodes only (stats.json covers them all).
     stats = plain_stats(dataset.stats if len(train_eps) == len(dataset.episodes)

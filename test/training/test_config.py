@@ -78,3 +78,17 @@ def test_bad_keys_name_file_and_key(tmp_path, text, where):
 def test_missing_file_is_a_one_line_error(tmp_path):
     with pytest.raises(ConfigError, match='cannot read'):
         load_run_config(tmp_path / 'nope.yaml')
+
+
+def test_vision_preset_reads_and_round_trips():
+    cfg = load_run_config(config_dir() / 'train_vision_small.yaml')
+    assert (cfg.vision.base_width, cfg.vision.num_keypoints, cfg.vision.feature_dim) == \
+        (16, 32, 64)
+    assert run_config_from_mapping(cfg.to_dict(), '<again>').vision == cfg.vision
+
+
+def test_vision_section_errors_name_file_and_key():
+    with pytest.raises(ConfigError, match=r'<f>: vision.base_width: expected an integer'):
+        run_config_from_mapping({'vision': {'base_width': 'wide'}}, '<f>')
+    with pytest.raises(ConfigError, match=r'<f>: vision.keypoints: unknown key'):
+        run_config_from_mapping({'vision': {'keypoints': 32}}, '<f>')
