@@ -9,6 +9,8 @@ Sections (each runs in its own subprocess; a missing or failing one is reported 
   c  training samples/s (bench/bench_train.py)
   d  ROS policy-node loop figures (bench/bench_policy_node.py)
   e  recorder throughput (bench/bench_recorder.py)
+  f  chunk latency with one and two cameras: eager vs policy.ts vs bf16
+     (bench/bench_vision_policy.py)
 Results: runs/bench/bench-<UTC time>.{md,json} and latest.{md,json}, with the machine.
 
     .venv/bin/python bench/suite.py [--quick] [--sections a,b] [--device cuda] [--tiny]
@@ -33,6 +35,7 @@ SECTIONS = {
     'c': 'training samples/s',
     'd': 'ROS policy-node loop',
     'e': 'recorder throughput',
+    'f': 'chunk latency with cameras (DDIM-10, batch 1)',
 }
 # section -> (script, quick args, full args); run as `python script ...` (plus `--json FILE` where
 # the script offers it, else its printed tail is the result).
@@ -40,13 +43,14 @@ EXTERNAL = {
     'c': ('bench_train.py', ['--steps', '3', '--batch-size', '32'], ['--steps', '10']),
     'd': ('bench_policy_node.py', ['--seconds', '2'], []),
     'e': ('bench_recorder.py', ['--duration', '3'], []),
+    'f': ('bench_vision_policy.py', ['--runs', '3', '--widths', '16'], []),
 }
 NETS = {'small': (64, 128, 256), 'chi': (256, 512, 1024), 'tiny': (16, 32)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--quick', action='store_true', help='few iterations, short sections')
-    parser.add_argument('--sections', default='a,b,c,d,e',
+    parser.add_argument('--sections', default='a,b,c,d,e,f',
                         help='comma list of sections: ' + ', '.join(
                             f'{k} = {v}' for k, v in SECTIONS.items()))
     parser.add_argument('--device', default='auto', help='auto | cpu | cuda | cuda:N')

@@ -111,7 +111,7 @@ def train(req: TrainRequest) -> TrainResult:
     from dil_ros.data.windowing import WindowDataset
     from dil_ros.training.checkpoint import plain_stats
     from dil_ros.training.checks import check_dataset_fits
-    from dil_ros.training.frames import resize_episode_frames
+    from dil_ros.training.frames import attach_camera_frames
     from dil_ros.training.loop import run_loop
 
     stop = StopRequest(req.time_limit_s)      # the budget counts from here, loading included
@@ -135,7 +135,10 @@ def train(req: TrainRequest) -> TrainResult:
             raise TrainError('no contract given')
         contract, kind = req.contract, req.kind
     check_dataset_fits(contract, Path(req.dataset), read_info(req.dataset))
-    dataset = read_dataset(req.dataset, keys=list(contract.observations))
+    # Cameras come from the frame cache (decoded once, at the contract's size), not the reader
+    # (which reads one camera only when the contract has no low-dim key: it needs one key).
+    dataset = read_dataset(req.dataset, keys=contract.lowdim_keys or contract.image_keys[:1])
+    attach_camera_frames(dataset, contract)
     if ckpt is not None and ckpt['dataset_fingerprint'] != dataset.fingerprint:
         raise TrainError(f'{req.dataset}: dataset differs from the one {run_dir} was trained on '
                          '(fingerprint mismatch)')
@@ -144,7 +147,6 @@ def train(req: TrainRequest) -> TrainResult:
     else:
         split = make_split(len(dataset.episodes), config.train.episodes,
                            config.train.val_episodes, str(dataset.root))
-    resize_episode_frames(dataset.episodes, contract)
     train_eps = [dataset.episodes[i] for i in split.train]
     # The normaliser sees the training episodes only (stats.json covers them all).
     stats = plain_stats(dataset.stats if len(train_eps) == len(dataset.episodes)
