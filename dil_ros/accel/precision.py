@@ -90,7 +90,8 @@ class ReducedPrecisionEncoder(nn.Module):
 
 
 def _reduced_precision_vision(vision: nn.Module, dtype: torch.dtype) -> nn.Module:
-    """A copy of a policy's CameraEncoders whose encoders run in ``dtype`` (shared stays shared)."""
+    """A copy of a policy's CameraEncoders whose encoders run in ``dtype`` (one shared stays
+    shared)."""
     vision = copy.deepcopy(vision)
     wrapped = {}
     for camera in vision.cameras.values():

@@ -65,7 +65,8 @@ def export_policy(policy: nn.Module, path: Union[str, Path], metadata: Mapping[s
     and its sha256 to ``path``.sha256 in ``sha256sum`` format.
 
     ``policy`` is any scriptable module with the call ``forward(obs: Dict[str, Tensor] [B, To, D]
-    (cameras: uint8 [B, To, H, W, 3]), noise: Optional[Tensor]) -> Tensor [B, Tp, Da]`` (the diffusion policy, the MSE baseline).
+    (cameras: uint8 [B, To, H, W, 3]), noise: Optional[Tensor]) -> Tensor [B, Tp, Da]`` (the
+    diffusion policy, the MSE baseline).
     ``metadata`` must hold ``artifact.REQUIRED_KEYS`` except ``version``, which is filled in.
     ``seal`` (faster forms) also records the archive's own ``archive_sha256`` as metadata
     ``content_sha256``, so that a changed byte of code or weights is found at load.

@@ -1,10 +1,11 @@
 """Every camera of a policy: raw uint8 frames -> per-step features for the U-Net's condition.
 
-``CameraEncoders(cameras, n_obs_steps, config)`` holds, per camera key (sorted), an ``ImagePreprocess`` and a
-``VisionEncoder`` (one shared by all cameras with ``config.share_encoder``; then every camera
-must give the encoder the same input size). ``forward(obs, crop_u)`` returns one ``[B, To, F]``
-tensor per camera, in key order, that the policy concatenates with its normalised low-dim
-observations. A policy without cameras holds an empty ``CameraEncoders`` and returns nothing.
+``CameraEncoders(cameras, n_obs_steps, config)`` holds, per camera key (sorted), an
+``ImagePreprocess`` and a ``VisionEncoder`` (one shared by all cameras with
+``config.share_encoder``; then every camera must give the encoder the same input size).
+``forward(obs, crop_u)`` returns one ``[B, To, F]`` tensor per camera, in key order, that the
+policy concatenates with its normalised low-dim observations. A policy without cameras holds an
+empty ``CameraEncoders`` and returns nothing.
 """
 
 from typing import Dict, List, Optional, Sequence
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from dil_ros.policy.config import PolicyError
+from dil_ros.policy.normalizer import _module_name
 from dil_ros.policy.vision_encoder import VisionConfig, VisionEncoder
 from dil_ros.policy.vision_preprocess import CameraSpec, ImagePreprocess
 
@@ -51,7 +53,7 @@ class CameraEncoders(nn.Module):
                                   f'different sizes {sorted(sizes)} (height/width or crop)')
             shared = VisionEncoder(config, *cameras[0].input_size)
         self.cameras = nn.ModuleDict({
-            c.key.replace('.', '__'): _Camera(c, shared or VisionEncoder(config, *c.input_size))
+            _module_name(c.key): _Camera(c, shared or VisionEncoder(config, *c.input_size))
             for c in cameras})
 
     def __len__(self) -> int:

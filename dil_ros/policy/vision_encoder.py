@@ -208,4 +208,3 @@ def load_backbone_weights(backbone: ResNet18, path: str) -> List[str]:
                           f'(base_width {backbone.conv1.out_channels}) by name and shape')
     backbone.load_state_dict(taken, strict=False)
     return sorted(taken)
-

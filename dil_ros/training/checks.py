@@ -10,8 +10,8 @@
   frames at the camera's native size; the policy resizes them to the contract's height/width,
   so the sizes need not agree, but the frames must at least hold the contract's crop).
 
-Dataset features the contract does not name (other cameras, extra state) are not read. Every problem is
-one line naming the dataset, the key and both values.
+Dataset features the contract does not name (other cameras, extra state) are not read. Every
+problem is one line naming the dataset, the key and both values.
 """
 from pathlib import Path
 from typing import Any, Dict, List, Optional

@@ -74,7 +74,7 @@ class RegressionObjective(nn.Module):
 
 
 def _crop_draws(policy: nn.Module, action: torch.Tensor, generator: torch.Generator):
-    """``(crop_u,)`` for a policy with cameras, else ``()`` (state-only draws stay as they were)."""
+    """``(crop_u,)`` for a policy with cameras, else ``()`` (state-only draws are unchanged)."""
     vision = getattr(policy, 'vision', None)
     if vision is None or not len(vision):
         return ()

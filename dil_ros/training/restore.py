@@ -46,7 +46,8 @@ def export_metadata(state: Dict[str, Any], policy: nn.Module, ema: bool,
     contract = contract_from_mapping(state['contract'], f'{source}: contract')
     config = run_config_from_mapping(state['config'], f'{source}: config')
     pcfg = getattr(policy, 'config', config.policy)
-    return {**camera_metadata(policy),
+    return {
+        **camera_metadata(policy),
         'kind': state['kind'],
         'contract': contract.to_mapping(),
         'n_obs_steps': contract.n_obs_steps,
