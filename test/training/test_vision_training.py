@@ -136,6 +136,23 @@ def test_dataset_camera_checks(tmp_path, dot_dataset):
                            contract=contract_from_mapping(data, '<two>'), progress=False))
 
 
+def test_resume_with_random_crops_equals_uninterrupted(tmp_path, dot_dataset):
+    from dil_ros.training.checkpoint import load_checkpoint
+
+    def run(name, **kw):
+        return train(TrainRequest(dataset=dot_dataset, run_dir=tmp_path / name,
+                                  config=None if kw.get('resume') else vision_config(6),
+                                  contract=None if kw.get('resume') else camera_contract(),
+                                  steps=6, progress=False, **kw))
+    full = run('full')
+    run('part', stop_at=3)
+    resumed = run('part', resume=True)
+    a, b = load_checkpoint(full.checkpoint), load_checkpoint(resumed.checkpoint)
+    assert a['step'] == b['step'] == 6
+    for key, value in a['model'].items():
+        assert torch.allclose(value, b['model'][key], atol=1e-6), key
+
+
 def test_camera_only_contract_trains_from_the_frame_cache(tmp_path, dot_dataset):
     data = camera_contract().to_mapping()
     del data['observations'][STATE]
