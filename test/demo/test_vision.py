@@ -40,3 +40,35 @@ def test_vision_demonstrations_record_and_convert_with_frames(ros_context, tmp_p
         steps = len(episode.observations['observation.state'])
         assert frames.dtype == np.uint8 and frames.shape == (steps, 96, 96, 3)
         assert np.abs(np.diff(frames.astype(int), axis=0)).max() > 50   # the arm moves in view
+
+
+def test_vision_demo_end_to_end(tmp_path):
+    """`dil-ros demo --vision` through every phase (3 demonstrations, 3 training steps with the
+    vision preset, one closed-loop episode from the camera, one video episode)."""
+    import json
+    import subprocess
+    import sys
+    pytest.importorskip('rclpy')
+    pytest.importorskip('mujoco')
+    env = dict(os.environ, ROS_DOMAIN_ID=str(os.getpid() % 100 + 1))
+    cmd = [sys.executable, '-m', 'dil_ros.cli.main', 'demo', '--vision', '--name', 'vision',
+           '--runs', str(tmp_path), '--episodes', '3', '--steps', '3', '--eval-episodes', '1',
+           '--video-episodes', '1']
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    run = tmp_path / 'vision'
+    sim_log = run / 'logs' / 'record' / 'sim_node.log'
+    if sim_log.is_file() and 'cameras off' in sim_log.read_text():
+        pytest.skip('no GL: ' + sim_log.read_text().splitlines()[-1])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((run / 'summary.json').read_text())
+    assert summary['contract'].endswith('mujoco_arm_vision.yaml')
+    assert list(summary['evaluation']) == ['diffusion'] and summary['files']['baseline'] is None
+    diffusion = summary['evaluation']['diffusion']
+    assert diffusion['episodes'] == 1 and int(diffusion['policy_node_diagnostics']['chunks']) > 0
+    info = json.loads((run / 'dataset' / 'meta' / 'info.json').read_text())
+    assert info['features']['observation.images.top']['dtype'] == 'video'
+    assert 'observation.environment_state' not in info['features']
+    from dil_ros.policy.artifact import load_artifact
+    assert load_artifact(run / 'policy.ts').image_shapes == {'observation.images.top': [96, 96, 3]}
+    for name in ('policy.ts', 'trajectories.png', 'latency.png', 'rollouts.mp4'):
+        assert (run / name).is_file(), name
