@@ -130,8 +130,10 @@ class RecorderNode(Node):
             qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
         return qos
 
-    def subscribe(self, topic, msgtype):
-        """Raw subscription whose callback also drains what else is waiting (see take_batch)."""
+    def subscribe(self, topic, msgtype) -> bool:
+        """Raw subscription whose callback also drains what else is waiting (see take_batch).
+
+        True when it matched publishers; False when provisional (no publishers yet)."""
         infos = self.get_publishers_info_by_topic(topic)
         qos = self.qos_for(topic, msgtype, infos)
         if qos.durability == DurabilityPolicy.TRANSIENT_LOCAL:
@@ -163,18 +165,22 @@ class RecorderNode(Node):
                                     else None))
         self.subs[topic] = sub
         self.recorder.add_topic(topic, msgtype)
+        return bool(infos)
 
     def match_publishers(self):
         """Subscribe again, with their QoS, to topics whose first publishers have appeared and
         call for another reliability or durability than the provisional subscription's."""
         for topic in [t for t in self.unmatched if self.get_publishers_info_by_topic(t)]:
-            msgtype = self.unmatched.pop(topic)
+            # A topic leaves `unmatched` only once its final subscription is in `subs`.
+            msgtype = self.unmatched[topic]
             want = self.qos_for(topic, msgtype, self.get_publishers_info_by_topic(topic))
             have = self.subs[topic].qos_profile
             if (want.reliability, want.durability) == (have.reliability, have.durability):
+                self.unmatched.pop(topic)
                 continue
             self.destroy_subscription(self.subs.pop(topic))
-            self.subscribe(topic, msgtype)
+            if self.subscribe(topic, msgtype):   # publishers still there: this one is final
+                self.unmatched.pop(topic)
             qos = self.subs[topic].qos_profile
             self.get_logger().info(f'{topic}: publishers are {want.reliability.name.lower()}, '
                                    f'{want.durability.name.lower()}; subscribed '
