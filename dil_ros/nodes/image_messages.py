@@ -3,14 +3,7 @@
 The conversions themselves are ROS-free, in :mod:`dil_ros.camera_frames` (the converter reads
 rosbags' messages with them); this module adds rclpy's message classes.
 
-``sensor_msgs/Image`` in rgb8, bgr8, rgba8, bgra8 or mono8 is read with numpy, honouring the
-row padding in ``step``; every accepted encoding has one byte per channel, so ``is_bigendian``
-does not change its bytes. ``sensor_msgs/CompressedImage`` in jpeg or png (image_transport's
-``format``, e.g. ``'jpeg'`` or ``'rgb8; jpeg compressed bgr8'``) is decoded with Pillow. mono8 is
-expanded to three equal channels and alpha is dropped, so every camera reaches the policy as RGB.
-
-Anything else (another encoding, a format the contract does not accept, a data length that does
-not match the header) raises :class:`ImageError`, one line naming the topic and the encoding.
+Which encodings and formats are read, and the errors for the rest, are described there.
 """
 import array
 from typing import Iterable, Optional

@@ -17,17 +17,9 @@ from std_srvs.srv import Trigger  # noqa: E402
 
 from dil_ros.nodes.image_messages import to_rgb  # noqa: E402
 from dil_ros.nodes.sim_node import SimNode  # noqa: E402
+from test_sim_node import spin_until  # noqa: E402 - test/nodes is on sys.path
 
 TOPIC = '/camera/top/image_raw'
-
-
-def spin_until(ex, cond, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        ex.spin_once(timeout_sec=0.01)
-        if cond():
-            return
-    raise AssertionError('timed out waiting for condition')
 
 
 def marker(rgb):
