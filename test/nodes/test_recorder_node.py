@@ -232,12 +232,13 @@ def test_bad_extra_topic_is_named(ros_context, tmp_path, entry, problem):
 
 def test_sigkill_mid_episode(ros_context, tmp_path):
     session = tmp_path / 'session'
+    log = open(tmp_path / 'recorder.log', 'wb')  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, '-m', 'dil_ros.nodes.recorder_node', '--ros-args',
          '-p', f'output_dir:={session}', '-p', 'flush_period_s:=0.1', '-p', 'status_period_s:=0.1',
          '-p', "extra_topics:=['/camera/image:sensor_msgs/msg/Image', "
                      "'/note:std_msgs/msg/String']"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT)   # a file: an unread pipe can fill and stall it
     op = Operator()
     executor = MultiThreadedExecutor(num_threads=2)
     executor.add_node(op)
