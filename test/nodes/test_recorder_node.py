@@ -261,7 +261,7 @@ def test_sigkill_mid_episode(ros_context, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-        executor.shutdown()
+        executor.shutdown(timeout_sec=5)
         thread.join(5)
         op.destroy_node()
 
