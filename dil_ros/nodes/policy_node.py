@@ -17,7 +17,7 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.signals import SignalHandlerOptions
-from std_msgs.msg import Bool, Float64, Float64MultiArray
+from std_msgs.msg import Bool, Float64, Float64MultiArray, String
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
@@ -40,7 +40,7 @@ class PolicyNode(LifecycleNode):
             self.declare_parameter(name, default, ParameterDescriptor(
                 description=description, read_only=True))
         self._lock = threading.Lock()
-        self._ctl = self._worker = self._timer = None
+        self._ctl = self._worker = self._timer = self._monitor = None
         self._entities = []
         self._last_tick_wall = None
 
@@ -87,6 +87,13 @@ class PolicyNode(LifecycleNode):
         policy = load_policy_form(self.param('policy_path'), self.param('form'), device,
                                   contract=contract, policy_sha256=self.param('policy_sha256'))
         self.get_logger().info(f'form {policy.form} on {policy.device}: {policy.message}')
+        if self.param('monitor'):   # scores each chunk before the controller sees it
+            from dil_ros.control.monitor import attach_monitor
+            policy, self._monitor, line = attach_monitor(
+                policy, self.param('policy_path'), self.param('on_alarm'), policy.device,
+                contract.dt, contract.n_obs_steps)
+            self._monitor_pub = self.create_publisher(String, '~/monitor', 10)
+            self.get_logger().info(line)
         self._worker = InferenceWorker(policy, device, self._on_inference_done)
         warm = zero_window(contract)
         for _ in range(WARMUP_RUNS):  # TorchScript optimises on its first runs
@@ -177,6 +184,9 @@ class PolicyNode(LifecycleNode):
             self.destroy_publisher(self._diag)
             self.destroy_publisher(self._latency)
             self._out = None
+        if self._monitor is not None:
+            self.destroy_publisher(self._monitor_pub)
+            self._monitor = None
         self._entities, self._worker, self._ctl = [], None, None
 
     # -- callbacks ----------------------------------------------------------------------------
@@ -212,9 +222,22 @@ class PolicyNode(LifecycleNode):
             if error is not None:
                 report = self._ctl.on_failure(request, error, self.now())
             else:
+                fresh = request.generation == self._ctl.generation
                 report = self._ctl.on_result(request, actions, self.now(), wall_s)
+                if self._monitor is not None and fresh:
+                    report = self._check_monitor(request, actions) or report
             self._latency.publish(Float64(data=wall_s * 1e3))
         self._log(report)
+
+    def _check_monitor(self, request, actions):
+        """Score the chunk; publish ~/monitor; on an alarm warn or hold (the fault path)."""
+        scores, cost_s = self._worker.module.take()
+        verdict = self._monitor.on_chunk(request.stamp, actions, scores, cost_s)
+        self._monitor_pub.publish(String(data=verdict.to_json()))
+        if not verdict.alarm:
+            return None
+        return self._ctl.fault('monitor', verdict.message) if verdict.hold else \
+            ('warn', verdict.message)
 
     def _on_estop(self, msg: Bool) -> None:
         if msg.data:
@@ -232,6 +255,8 @@ class PolicyNode(LifecycleNode):
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response):
         with self._lock:
             self._ctl.reset()
+            if self._monitor is not None:
+                self._monitor.reset()
         response.success, response.message = True, 'history, errors and e-stop cleared'
         self.get_logger().info(response.message)
         return response
@@ -270,6 +295,11 @@ class PolicyNode(LifecycleNode):
             if self._ctl is None:
                 return
             level, summary, values = self._ctl.status(self.now())
+            monitor = self._monitor.status() if self._monitor is not None else None
+        if monitor is not None:   # before the policy's entry (readers keep the last)
+            self._diag.publish(messages.diagnostics(*monitor, 'policy_node: monitor',
+                                                    self._contract.name,
+                                                    self.get_clock().now().to_msg()))
         self._diag.publish(messages.diagnostics(level, summary, values, 'policy_node: policy',
                                                 self._contract.name,
                                                 self.get_clock().now().to_msg()))

@@ -21,4 +21,8 @@ PARAMETERS = {  # name: (default, description)
     'crossfade_steps': (20, 'control steps over which a hand-over offset fades out'),
     'start_enabled': (False, 'command right after activation (else call ~/enable)'),
     'inference_threads': (1, 'torch intra-op threads (0: torch default)'),
+    'monitor': (False, 'score every chunk with policy.monitor.ts (next to policy_path; `dil-ros '
+                       'calibrate`) and publish ~/monitor; alarms need policy.monitor.json'),
+    'on_alarm': ('warn', "monitor alarm: 'warn' (log) or 'hold' (hold like the e-stop, naming "
+                         "the score, until ~/reset)"),
 }
