@@ -18,6 +18,9 @@ Topics (controller name from ``controller_name``):
   out /task/episode_result            std_msgs/String JSON per finished episode (transient local)
 Service ~/reset (std_srvs/Trigger): start an episode with the ``seed`` parameter, then increment
 it; set ``seed`` first to replay an episode (same seed, same goal and initial state).
+Parameters ``perturbation`` / ``perturb_time`` / ``perturb_magnitude`` (read at each reset) inject
+a fault into the episodes that follow (dil_ros/sim/perturbations.py); the episode result then
+carries ``perturbation`` and ``perturb_onset`` (sim clock).
 """
 
 import json
@@ -44,6 +47,7 @@ from dil_ros.nodes.task_topics import (declare_seed, goal_msg, GOAL_PERIOD_S, GO
                                        LATCHED_QOS, RESULT_TOPIC, STATE_QOS, STATUS_TOPIC,
                                        take_seed)
 from dil_ros.sim.arm_sim import ArmSim, TrajectoryError
+from dil_ros.sim.perturbations import KINDS as PERTURBATIONS, PerturbationError, Perturber
 from dil_ros.sim.task import episode_result, ReachAroundTask, RUNNING, SUCCESS
 
 VISION_MARKER = (0.05, (0.1, 0.9, 0.1, 1.0))   # goal marker (radius m, rgba) when not published
@@ -93,6 +97,12 @@ class SimNode(Node):
         camera_width = declare('camera_width', 96, 'image width in pixels', True)
         camera_height = declare('camera_height', 96, 'image height in pixels', True)
 
+        declare('perturbation', '', f'fault injected into the next episodes: one of '
+                f'{PERTURBATIONS} (empty: none); read at each reset')
+        declare('perturb_time', 1.0, 'episode time (sim s) at which the perturbation starts')
+        declare('perturb_magnitude', 0.0, 'size of the perturbation (rad, m or N); 0: the '
+                "kind's default (dil_ros/sim/perturbations.py)")
+        self.perturber = Perturber()
         self.sim = ArmSim(ReachAroundTask(time_limit=time_limit if time_limit > 0 else math.inf))
         self.substeps = max(1, int(round(1.0 / (rate * self.sim.dt))))
         self.tick = self.substeps * self.sim.dt
@@ -141,6 +151,8 @@ class SimNode(Node):
 
         def publish(name, rgb, clock):   # from the camera thread
             try:
+                if self.perturber.blackout:
+                    rgb = rgb * 0
                 pubs[name].publish(rgb8_image(rgb, to_time_msg(clock), name))
             except Exception:  # noqa: BLE001 - Ctrl+C may shut the context down meanwhile
                 if self.context.ok():
@@ -155,7 +167,15 @@ class SimNode(Node):
     # --- episodes ----------------------------------------------------------------------------
     def reset_episode(self) -> Dict[str, Any]:
         seed = take_seed(self)
+        self.perturber.restore(self.sim)
         self.sim.reset(seed)
+        try:
+            self.perturber = Perturber(*(self.get_parameter(n).value for n in (
+                'perturbation', 'perturb_time', 'perturb_magnitude')))
+        except PerturbationError as exc:
+            self.get_logger().error(f'{exc}; no perturbation')
+            self.perturber = Perturber()
+        self.perturber.arm(self.sim)
         self.episode_index += 1
         self.result_sent = False
         self._done_at = None
@@ -203,11 +223,13 @@ class SimNode(Node):
 
     def step_once(self) -> None:
         sim = self.sim
+        self.perturber.before_step(sim)
         sim.step(self.substeps)
         self._ticks += 1
         stamp = to_time_msg(sim.clock)
         self.clock_pub.publish(ClockMsg(clock=stamp))
-        js = JointState(name=list(sim.joint_names), position=sim.positions.tolist(),
+        js = JointState(name=list(sim.joint_names),
+                        position=self.perturber.reported_positions(sim.positions).tolist(),
                         velocity=sim.velocities.tolist())
         js.header.stamp = stamp
         self.js_pub.publish(js)
@@ -223,6 +245,9 @@ class SimNode(Node):
             result = episode_result(sim.episode, self.episode_index, sim.status,
                                     sim.episode_time - (sim.clock - self._done_at),
                                     stamp=sim.clock)
+            if self.perturber.kind:
+                result.update(perturbation=self.perturber.kind,
+                              perturb_onset=self.perturber.onset)
             self.result_pub.publish(String(data=json.dumps(result)))
             self.publish_status()
             self.get_logger().info(f'episode {self.episode_index} (seed {sim.episode.seed}): '
