@@ -93,15 +93,3 @@ def test_a_full_file_starts_the_next(tmp_path):
     assert second[f'videos/{KEY}/from_timestamp'] == 0.0
     assert decode_frames(tmp_path / f'videos/{KEY}/chunk-000/file-001.mp4').shape[0] == 2
 
-
-def test_lerobot_loads_it(tmp_path, camera_episodes):
-    """LeRobot's own LeRobotDataset reads our camera dataset (where lerobot is installed)."""
-    lerobot_dataset = pytest.importorskip('lerobot.datasets.lerobot_dataset')
-    root = write_dataset(tmp_path / 'ds', camera_episodes, fps=10)
-    ds = lerobot_dataset.LeRobotDataset('local/cameras', root=root, video_backend='pyav')
-    assert ds.num_episodes == 3 and ds.num_frames == 16
-    item = ds[6]                                       # episode 1, frame 1
-    image = item[KEY]                                  # float [3, H, W] in 0..1
-    assert tuple(image.shape) == (3, 24, 32)
-    want = camera_episodes[1].observations[KEY][1].transpose(2, 0, 1) / 255.0
-    assert np.abs(image.numpy() - want).mean() < 4.0 / 255
