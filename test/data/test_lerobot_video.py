@@ -92,4 +92,3 @@ def test_a_full_file_starts_the_next(tmp_path):
     assert (first[f'videos/{KEY}/file_index'], second[f'videos/{KEY}/file_index']) == (0, 1)
     assert second[f'videos/{KEY}/from_timestamp'] == 0.0
     assert decode_frames(tmp_path / f'videos/{KEY}/chunk-000/file-001.mp4').shape[0] == 2
-
