@@ -20,6 +20,7 @@ COMMANDS = {
     'demo': ('demo', 'run the end-to-end demo on the embedded simulator'),
     'bench': ('bench', 'run the benchmark suite'),
     'recover': ('recover', 'recover or drop a partial episode left by a killed recorder'),
+    'calibrate': ('calibrate', 'build the run-time monitor and calibrate its alarm thresholds'),
 }
 
 
