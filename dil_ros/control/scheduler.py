@@ -107,8 +107,8 @@ class ChunkScheduler:
         else:
             self.chunks = [chunk]
         self._offset = None
-        if self.handover != 'none' and before is not None and self.fade_s > 0:
-            raw = self._raw(now)
+        raw = self._raw(now) if self.handover != 'none' and self.fade_s > 0 else None
+        if before is not None and raw is not None:   # None: the chunk ended before it arrived
             self._offset = np.asarray(before, dtype=np.float64) - raw
             self._offset_t = now
         return dropped
