@@ -12,6 +12,9 @@ from dil_ros.errors import DilRosError
 
 BETA_SCHEDULES = ('squaredcos_cap_v2', 'linear', 'scaled_linear')
 PREDICTION_TYPES = ('epsilon', 'sample')
+# diffusers' names: 'leading' (DDIM-10 of 100: 90, 80, ..., 0) and 'trailing' (99, 89, ..., 9),
+# which starts from pure noise; few-step distilled students (dil-ros distill) use 'trailing'.
+TIMESTEP_SPACINGS = ('leading', 'trailing')
 
 
 class PolicyError(DilRosError, ValueError):
@@ -36,6 +39,7 @@ class PolicyConfig:
     clip_sample: bool = True
     clip_sample_range: float = 1.0
     num_inference_steps: int = 10
+    timestep_spacing: str = 'leading'
     source: str = '<policy config>'
 
     def __post_init__(self):
@@ -77,6 +81,9 @@ class PolicyConfig:
         if self.prediction_type not in PREDICTION_TYPES:
             raise self._fail('prediction_type', f'must be one of {PREDICTION_TYPES}, '
                                                 f'got {self.prediction_type!r}')
+        if self.timestep_spacing not in TIMESTEP_SPACINGS:
+            raise self._fail('timestep_spacing', f'must be one of {TIMESTEP_SPACINGS}, '
+                                                 f'got {self.timestep_spacing!r}')
         if self.num_inference_steps > self.num_train_timesteps:
             raise self._fail('num_inference_steps',
                              f'{self.num_inference_steps} exceeds num_train_timesteps = '

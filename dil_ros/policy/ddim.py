@@ -1,7 +1,7 @@
 """Deterministic DDIM sampling (eta = 0) in plain torch, for policy.ts.
 
 Matches diffusers' ``DDIMScheduler`` with its defaults (set_alpha_to_one=True, steps_offset=0,
-timestep_spacing='leading') for the 'epsilon' and 'sample' prediction types, without importing
+timestep_spacing='leading', or 'trailing' for few-step students) for the 'epsilon' and 'sample' prediction types, without importing
 diffusers: the schedule is computed once in Python and stored as plain floats, so a scripted
 sampling step is a handful of tensor-scalar operations.
 
@@ -19,7 +19,8 @@ from typing import List
 import torch
 from torch import nn
 
-from dil_ros.policy.config import BETA_SCHEDULES, PREDICTION_TYPES, PolicyError
+from dil_ros.policy.config import (BETA_SCHEDULES, PREDICTION_TYPES, PolicyError,
+                                    TIMESTEP_SPACINGS)
 
 
 def make_betas(num_train_timesteps: int, beta_schedule: str = 'squaredcos_cap_v2',
@@ -44,12 +45,23 @@ def leading_timesteps(num_train_timesteps: int, num_inference_steps: int) -> Lis
     return [i * ratio for i in reversed(range(num_inference_steps))]
 
 
+def trailing_timesteps(num_train_timesteps: int, num_inference_steps: int) -> List[int]:
+    """diffusers' 'trailing' spacing: round(arange(N, 0, -N/S)) - 1, e.g. [99] for one step, so
+    the first step sees pure noise at the last training timestep (what a 1-3 step model needs)."""
+    step = num_train_timesteps / num_inference_steps
+    return [int(round(num_train_timesteps - k * step)) - 1 for k in range(num_inference_steps)]
+
+
 class DDIMSampler(nn.Module):
     def __init__(self, num_train_timesteps: int = 100, num_inference_steps: int = 10,
                  beta_schedule: str = 'squaredcos_cap_v2', prediction_type: str = 'epsilon',
                  clip_sample: bool = True, clip_sample_range: float = 1.0,
-                 beta_start: float = 0.0001, beta_end: float = 0.02):
+                 beta_start: float = 0.0001, beta_end: float = 0.02,
+                 timestep_spacing: str = 'leading'):
         super().__init__()
+        if timestep_spacing not in TIMESTEP_SPACINGS:
+            raise PolicyError(f'timestep_spacing: must be one of {TIMESTEP_SPACINGS}, '
+                              f'got {timestep_spacing!r}')
         if prediction_type not in PREDICTION_TYPES:
             raise PolicyError(f'prediction_type: must be one of {PREDICTION_TYPES}, '
                               f'got {prediction_type!r}')
@@ -58,7 +70,8 @@ class DDIMSampler(nn.Module):
                               f'got {num_inference_steps}')
         alphas_cumprod = torch.cumprod(
             1.0 - make_betas(num_train_timesteps, beta_schedule, beta_start, beta_end), dim=0)
-        steps = leading_timesteps(num_train_timesteps, num_inference_steps)
+        spacing = leading_timesteps if timestep_spacing == 'leading' else trailing_timesteps
+        steps = spacing(num_train_timesteps, num_inference_steps)
         ratio = num_train_timesteps // num_inference_steps
         one = torch.tensor(1.0)
         a_t = torch.stack([alphas_cumprod[t] for t in steps])

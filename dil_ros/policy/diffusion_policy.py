@@ -12,6 +12,9 @@ Cameras (``cameras``, keys ``observation.images.*``) come as raw uint8 frames ``
 at any size; each is resized, cropped, normalised and encoded (vision_cameras.py) to ``[B, To, F]``
 and concatenated after the normalised low-dim observations into the U-Net's global condition.
 Images are not min-max normalised (ImageNet mean/std instead).
+``forward(obs, noise, prefix, prefix_weight)``: with ``prefix`` [B, Tp, Da] (physical units) and
+``prefix_weight`` [B, Tp] the sampler inpaints the chunk to agree with the chunk being executed
+(guided hand-over, guided.py); without them the call is the plain one, number for number.
 The training loss lives in dil_ros.training, not here: this module is what policy.ts holds.
 """
 
@@ -22,6 +25,7 @@ from torch import nn
 
 from dil_ros.policy.config import PolicyConfig, PolicyError
 from dil_ros.policy.ddim import DDIMSampler
+from dil_ros.policy.guided import check_guide, guided_step
 from dil_ros.policy.normalizer import MinMaxNormalizer
 from dil_ros.policy.unet import ConditionalUnet1D
 from dil_ros.policy.vision_cameras import CameraEncoders
@@ -72,7 +76,8 @@ class DiffusionPolicy(nn.Module):
             num_inference_steps=config.num_inference_steps,
             beta_schedule=config.beta_schedule, prediction_type=config.prediction_type,
             clip_sample=config.clip_sample, clip_sample_range=config.clip_sample_range,
-            beta_start=config.beta_start, beta_end=config.beta_end)
+            beta_start=config.beta_start, beta_end=config.beta_end,
+            timestep_spacing=config.timestep_spacing)
 
     @torch.jit.export
     def normalize_obs(self, obs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -108,9 +113,25 @@ class DiffusionPolicy(nn.Module):
             x = self.sampler.step(self.model.forward_table(x, table, i), i, x)
         return x
 
-    def forward(self, obs: Dict[str, torch.Tensor],
-                noise: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """obs {key: [B, To, D]} in physical units -> actions [B, Tp, Da] in physical units."""
+    @torch.jit.export
+    def guided_sample(self, cond: torch.Tensor, noise: torch.Tensor, target: torch.Tensor,
+                      weight: torch.Tensor) -> torch.Tensor:
+        """conditional_sample with each step pulled toward ``target`` (normalised actions
+        [B, Tp, Da]) by ``weight`` [B, Tp, 1] (guided.py derives it)."""
+        table = self.model.film_table(self.sampler.timesteps.to(noise.device), cond)
+        s = self.sampler
+        x = noise
+        for i in range(s.num_steps):
+            x = guided_step(self.model.forward_table(x, table, i), x, target, weight,
+                            s.sqrt_a_t[i], s.sqrt_b_t[i], s.sqrt_a_prev[i], s.sqrt_b_prev[i],
+                            s.epsilon, s.clip_sample, s.clip_sample_range)
+        return x
+
+    def forward(self, obs: Dict[str, torch.Tensor], noise: Optional[torch.Tensor] = None,
+                prefix: Optional[torch.Tensor] = None,
+                prefix_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """obs {key: [B, To, D]} in physical units -> actions [B, Tp, Da] in physical units;
+        ``prefix``/``prefix_weight`` (both or neither): guided hand-over (module docstring)."""
         nobs = self.normalize_obs(obs)
         cond = self.global_cond(nobs, None)
         batch = cond.shape[0]
@@ -120,4 +141,11 @@ class DiffusionPolicy(nn.Module):
         elif list(noise.shape) != [batch, self.horizon, self.action_dim]:
             raise ValueError('noise: expected shape [' + str(batch) + ', ' + str(self.horizon)
                              + ', ' + str(self.action_dim) + '], got ' + str(list(noise.shape)))
-        return self.normalizer.unnormalize('action', self.conditional_sample(cond, noise))
+        if prefix is None or prefix_weight is None:
+            if prefix is not None or prefix_weight is not None:
+                raise ValueError('prefix and prefix_weight: give both or neither')
+            return self.normalizer.unnormalize('action', self.conditional_sample(cond, noise))
+        weight = check_guide(prefix, prefix_weight, batch, self.horizon, self.action_dim)
+        target = self.normalizer.normalize('action', prefix.to(cond.dtype))
+        return self.normalizer.unnormalize(
+            'action', self.guided_sample(cond, noise, target, weight.to(cond.dtype)))

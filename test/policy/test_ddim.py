@@ -56,3 +56,16 @@ def test_unclipped_linear_schedule_matches_diffusers():
     ref = run_diffusers(DDIMScheduler(num_train_timesteps=100, beta_schedule='linear',
                                       clip_sample=False), 10, noise)
     assert (ours - ref).abs().max().item() <= 1e-5
+
+
+@pytest.mark.parametrize('steps', [1, 2, 3])
+def test_trailing_spacing_matches_diffusers(steps):
+    """Few-step students (dil-ros distill) sample with diffusers' 'trailing' spacing."""
+    noise = torch.randn(2, 16, 3)
+    sampler = DDIMSampler(100, steps, 'squaredcos_cap_v2', 'sample', True, 1.0,
+                          timestep_spacing='trailing')
+    ref = DDIMScheduler(num_train_timesteps=100, beta_schedule='squaredcos_cap_v2',
+                        clip_sample=True, prediction_type='sample', timestep_spacing='trailing')
+    ref.set_timesteps(steps)
+    assert sampler.timesteps.tolist() == ref.timesteps.tolist()
+    assert (run_ours(sampler, noise) - run_diffusers(ref, steps, noise)).abs().max() <= 1e-5
