@@ -9,6 +9,8 @@ torchscript  policy.ts                                   CPU or GPU
 cuda_graph   policy.ts, captured once at load            GPU; on a CPU falls back to torchscript
 fp16, bf16   policy.fp16.ts / policy.bf16.ts (sibling)   GPU (bf16 also runs on CPUs)
 aot          policy.pt2 (sibling, or the .pt2 given)     the device type it was compiled for
+onnx         policy.onnx (sibling), onnxruntime          CPU; CUDA/TensorRT (fp16) with
+                                                         onnxruntime-gpu (onnx_runtime.py)
 ===========  ==========================================  =========================================
 
 The sibling files are written next to policy.ts by ``export_forms`` from the eager policy
@@ -33,7 +35,7 @@ from dil_ros.accel.precision import reduced_precision_policy
 from dil_ros.contract import Contract
 from dil_ros.policy.digest import file_sha256
 
-FORMS = ('torchscript', 'cuda_graph', 'fp16', 'bf16', 'aot')
+FORMS = ('torchscript', 'cuda_graph', 'fp16', 'bf16', 'aot', 'onnx')
 
 
 @dataclass
@@ -69,6 +71,8 @@ def sibling_path(path: Union[str, Path], form: str) -> Path:
     path = Path(path)
     if form == 'aot':
         return path.with_suffix('.pt2')
+    if form == 'onnx':
+        return path.with_suffix('.onnx')
     if form in ('fp16', 'bf16'):
         return path.with_suffix(f'.{form}.ts')
     return path
@@ -117,7 +121,7 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
         raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
     dev, message = resolve_device(device)
     path = Path(path)
-    if form == 'aot' and path.suffix == '.pt2':
+    if (form == 'aot' and path.suffix == '.pt2') or (form == 'onnx' and path.suffix == '.onnx'):
         path = path.with_suffix('.ts')   # the policy.ts it sits beside
     if form == 'cuda_graph' and dev.type != 'cuda':
         form, message = 'torchscript', message + '; form cuda_graph needs CUDA: using torchscript'
@@ -133,7 +137,7 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
 
     source = sibling_path(path, form)
     if not source.is_file():
-        what = 'AOTInductor package' if form == 'aot' else f'{form} form'
+        what = {'aot': 'AOTInductor package'}.get(form, f'{form} form')
         raise AccelError(f'{source}: no {what} of {path}; build it with `dil-ros export RUN '
                          f'--forms {form}` or dil_ros.accel.forms.export_forms')
     if not path.is_file():
@@ -142,13 +146,21 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
     digest = file_sha256(path)
     if policy_sha256 and digest != normalize_sha256(policy_sha256, f'{path}: expected sha256'):
         raise AccelError(f'{path}: sha256 is {digest}, expected {policy_sha256}')
-    meta = validate_metadata(check_binding(source, path, digest), str(source))
+    reader = None
+    if form == 'onnx':
+        from dil_ros.accel.onnx_export import read_onnx
+        reader = read_onnx
+    meta = validate_metadata(check_binding(source, path, digest, reader), str(source))
     if contract is not None:
         require_contract(meta, contract, source)   # the metadata of the form that runs
     if form == 'aot':
         runner, meta = load_aot(source, dev)
         return PolicyForm(form, dev, meta, source, AotPolicy(runner, meta, dev, str(source)),
                           message, digest)
+    if form == 'onnx':
+        from dil_ros.accel.onnx_runtime import load_onnx
+        runner, providers = load_onnx(source, dev, meta)
+        return PolicyForm(form, dev, meta, source, runner, f'{message}; {providers}', digest)
     artifact = load_artifact(source, device=str(dev))
     return PolicyForm(form, dev, artifact.meta, source, artifact.module, message, digest)
 
@@ -214,12 +226,19 @@ def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[s
                           {**meta, 'precision': form}, seal=True)
         elif form == 'aot':
             export_aot(policy, target, bound, obs, noise)
+        elif form == 'onnx':
+            from dil_ros.accel.onnx_export import export_onnx
+            export_onnx(policy, target, bound, obs, noise)
+            policy = policy.to(dev)   # the export traced it on the CPU
         else:
             raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
         loaded = load_policy_form(ts_path, form, str(dev), batch_size,
                                   policy_sha256=reference.sha256)
         err = max_abs_error(reference.module, loaded, obs, noise)
-        bound_err = TOLERANCE[form] * action_range(policy)
+        tolerance = TOLERANCE[form]
+        if form == 'onnx' and 'TensorRT' in loaded.message:
+            tolerance = TOLERANCE['onnx_fp16']
+        bound_err = tolerance * action_range(policy)
         report[form] = {'path': str(target), 'max_abs_err': err, 'bound': bound_err}
         if not err <= bound_err:
             target.unlink()

@@ -13,7 +13,13 @@ from torch import nn
 # for other GPU kernels. bf16/fp16, measured on CPU (random-init nets (16, 32) and (64, 128, 256),
 # DDIM-4/10, 3 seeds, batch 8; worst case): bf16 0.095, fp16 0.0175; small net alone: 0.032 and
 # 0.0034. Random nets with clip_sample are chaotic over 10 steps; the bounds sit above the worst.
-TOLERANCE = {'torchscript': 1e-4, 'cuda_graph': 1e-3, 'aot': 1e-3, 'bf16': 0.12, 'fp16': 0.025}
+# onnx (fp32: CPU provider, CUDA provider with TF32 off): the same graph with ONNX Conv in place
+# of conv1d_gemm, measured <= 2e-6 per unit range on CPU (small U-Net, DDIM-10); bound 1e-4 as the
+# issue asks. onnx_fp16 (TensorRT provider, fp16 layers): TensorRT keeps fp32 accumulation and
+# picks fp16 or fp32 per layer, so its error is at most that of the all-fp16 network (the fp16
+# form's measured worst case, 0.0175); it takes the fp16 bound. Not measured here (no GPU).
+TOLERANCE = {'torchscript': 1e-4, 'cuda_graph': 1e-3, 'aot': 1e-3, 'bf16': 0.12, 'fp16': 0.025,
+             'onnx': 1e-4, 'onnx_fp16': 0.025}
 
 
 def action_range(policy: nn.Module) -> float:
