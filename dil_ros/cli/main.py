@@ -16,6 +16,7 @@ COMMANDS = {
     'convert': ('convert', 'convert rosbag2 recordings into a LeRobot v3.0 dataset'),
     'import-zarr': ('import_zarr', "import a Diffusion Policy zarr replay buffer as a dataset"),
     'train': ('train', 'train a diffusion policy (or the MSE baseline) on a dataset'),
+    'distill': ('distill', 'distil a trained diffusion run into a 1-3 step student'),
     'export': ('export', 'export a trained run as one TorchScript file (policy.ts)'),
     'demo': ('demo', 'run the end-to-end demo on the embedded simulator'),
     'bench': ('bench', 'run the benchmark suite'),
