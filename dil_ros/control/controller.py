@@ -7,6 +7,7 @@ import numpy as np
 
 from dil_ros.contract import Contract
 from dil_ros.control.diagnostics import controller_status
+from dil_ros.control.guided_handover import plan_guide
 from dil_ros.control.limits import CommandLimiter
 from dil_ros.control.obs_buffer import ObservationBuffer
 from dil_ros.control.scheduler import ActionChunk, ChunkScheduler
@@ -28,6 +29,8 @@ class InferenceRequest:
     obs: Dict[str, np.ndarray]   # {key: [To, D]}
     stamp: float                 # newest observation stamp (the chunk's t0)
     t_submit: float
+    prefix: Optional[np.ndarray] = None         # handover guided: [Tp, Da] to agree with
+    prefix_weight: Optional[np.ndarray] = None  # and its weights [Tp] (guided_handover.py)
 
 
 @dataclass
@@ -202,6 +205,12 @@ class PolicyController:
                 and now >= self.scheduler.next_inference_due() - lead):
             obs, stamp = self.buffer.sample(self.contract.n_obs_steps, self.contract.rate_hz)
             tick.request = InferenceRequest(self.generation, obs, stamp, now)
+            if self.config.handover == 'guided':
+                guide = plan_guide(self.scheduler, stamp, self.contract.dt,
+                                   self.contract.n_obs_steps, self.contract.horizon,
+                                   now + self.latency_estimate())
+                if guide is not None:
+                    tick.request.prefix, tick.request.prefix_weight = guide
             self.in_flight = True
         return tick
 

@@ -19,13 +19,15 @@ points, so actions whose time passed while inference ran are skipped. Hand-over 
 - ``ensemble``: temporal ensembling (ACT): exponentially weighted mean of every chunk covering
   ``now`` (older chunks weigh more; weights taper to zero over ``fade_s`` before a chunk's coverage
   ends), with the same fading offset at each arrival so the output is continuous.
+- ``guided``: as ``crossfade``, for chunks the sampler inpainted to agree with the chunk in force
+  (guided_handover.py plans what they must agree with; the offset left to fade is then ~0).
 """
 from dataclasses import dataclass
 from typing import List, Optional
 
 import numpy as np
 
-HANDOVERS = ('ensemble', 'crossfade', 'none')
+HANDOVERS = ('ensemble', 'crossfade', 'none', 'guided')
 
 
 @dataclass
