@@ -4,6 +4,11 @@ It shares the diffusion policy's normaliser and call signature (``forward(obs, n
 ignored), so the trainer, export_policy and the policy node treat both alike. Trained with MSE, it
 predicts the *mean* of the demonstrated chunks; on multimodal demonstrations that mean can be a
 path no demonstrator took (straight through an obstacle they all went around).
+
+With cameras it holds the same image encoders as the diffusion policy (``CameraEncoders``: resize,
+crop, ResNet-18 trunk, spatial softmax; the run config's ``vision`` section), and the MLP reads
+each step's camera features after the low-dim observations, so a comparison of the two on a task
+seen through a camera differs only in the action head.
 """
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -13,6 +18,9 @@ from torch import nn
 
 from dil_ros.policy.config import PolicyError
 from dil_ros.policy.normalizer import MinMaxNormalizer
+from dil_ros.policy.vision_cameras import CameraEncoders
+from dil_ros.policy.vision_encoder import VisionConfig
+from dil_ros.policy.vision_preprocess import CameraSpec
 
 
 @dataclass(frozen=True)
@@ -31,11 +39,15 @@ class RegressionConfig:
 
 
 class RegressionPolicy(nn.Module):
+    obs_keys: List[str]          # TorchScript types (the lists may be empty)
+    obs_dims: Dict[str, int]
+
     def __init__(self, config: RegressionConfig, obs_dims: Mapping[str, int], action_dim: int,
                  stats: Mapping[str, Mapping[str, Sequence[float]]], n_obs_steps: int,
-                 horizon: int):
+                 horizon: int, cameras: Sequence[CameraSpec] = (),
+                 vision: Optional[VisionConfig] = None):
         super().__init__()
-        if not obs_dims:
+        if not obs_dims and not cameras:
             raise PolicyError('obs_dims: must list at least one observation key')
         needed = {**dict(obs_dims), 'action': int(action_dim)}
         for key in needed:
@@ -47,8 +59,12 @@ class RegressionPolicy(nn.Module):
         self.action_dim = int(action_dim)
         self.n_obs_steps = int(n_obs_steps)
         self.horizon = int(horizon)
+        self.vision_config = vision or VisionConfig()
+        self.cameras: List[CameraSpec] = sorted(cameras, key=lambda c: c.key)
+        self.vision = CameraEncoders(self.cameras, self.n_obs_steps, self.vision_config)
         layers: List[nn.Module] = []
-        width = sum(self.obs_dims.values()) * self.n_obs_steps
+        width = (sum(self.obs_dims.values())
+                 + len(self.vision) * self.vision.feature_dim) * self.n_obs_steps
         for hidden in config.hidden_dims:
             layers += [nn.Linear(width, hidden), nn.ReLU()]
             width = hidden
@@ -57,19 +73,30 @@ class RegressionPolicy(nn.Module):
 
     @torch.jit.export
     def normalize_obs(self, obs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """Physical-unit observations -> normalised, checking keys and shapes."""
-        return self.normalizer.normalize_observations(obs, self.obs_keys, self.n_obs_steps,
+        """Physical-unit observations -> normalised, checking keys and shapes; camera frames
+        pass through unchanged (vision_cameras checks them)."""
+        nobs = self.normalizer.normalize_observations(obs, self.obs_keys, self.n_obs_steps,
                                                       self.obs_dims)
+        for key in self.vision.keys:
+            if key not in obs:
+                raise KeyError('missing observation key ' + key)
+            nobs[key] = obs[key]
+        return nobs
 
     @torch.jit.export
-    def predict_normalized(self, nobs: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Normalised observations {key: [B, To, D]} -> normalised actions [B, Tp, Da]."""
-        x = torch.cat([nobs[key] for key in self.obs_keys], dim=-1)
+    def predict_normalized(self, nobs: Dict[str, torch.Tensor],
+                           crop_u: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Normalised observations {key: [B, To, D]} (and raw camera frames) -> normalised
+        actions [B, Tp, Da]. ``crop_u`` [B, To, n_cameras, 2] (training) picks random crops;
+        None: centre crops."""
+        feats = [nobs[key] for key in self.obs_keys]
+        feats.extend(self.vision(nobs, crop_u))
+        x = torch.cat(feats, dim=-1)
         x = x.reshape(x.shape[0], -1)
         return self.mlp(x).reshape(x.shape[0], self.horizon, self.action_dim)
 
     def forward(self, obs: Dict[str, torch.Tensor],
                 noise: Optional[torch.Tensor] = None) -> torch.Tensor:
         """obs {key: [B, To, D]} in physical units -> actions [B, Tp, Da]; ``noise`` is ignored."""
-        actions = self.predict_normalized(self.normalize_obs(obs))
+        actions = self.predict_normalized(self.normalize_obs(obs), None)
         return self.normalizer.unnormalize('action', actions)

@@ -4,7 +4,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 from torch import nn
 
 from dil_ros.contract import Contract
-from dil_ros.policy.config import PolicyConfig, PolicyError
+from dil_ros.policy.config import PolicyConfig
 from dil_ros.policy.diffusion_policy import DiffusionPolicy
 from dil_ros.policy.regression import RegressionConfig, RegressionPolicy
 from dil_ros.policy.vision_encoder import VisionConfig
@@ -26,13 +26,10 @@ def build_policy(kind: str, policy_config: PolicyConfig, regression_config: Regr
     if kind == 'diffusion':
         return DiffusionPolicy(policy_config, dict(obs_dims), int(action_dim), stats,
                                cameras=cameras, vision=vision)
-    if kind == 'regression' and cameras:
-        raise PolicyError(f'the regression baseline takes no cameras; drop --baseline or the '
-                          f'camera keys {[c.key for c in cameras]} from the contract')
-    if kind == 'regression':
+    if kind == 'regression':   # with cameras: the same encoders as the diffusion policy
         return RegressionPolicy(regression_config, dict(obs_dims), int(action_dim), stats,
                                 n_obs_steps=policy_config.n_obs_steps,
-                                horizon=policy_config.horizon)
+                                horizon=policy_config.horizon, cameras=cameras, vision=vision)
     raise ValueError(f'unknown policy kind {kind!r} (expected one of {KINDS})')
 
 

@@ -62,14 +62,19 @@ class RegressionObjective(nn.Module):
         self.policy = policy
 
     def draw(self, action: torch.Tensor, generator: torch.Generator):
-        return torch.zeros(0, device=action.device), torch.zeros(0, device=action.device)
+        """Nothing random, except crop draws for a policy with cameras (as the diffusion
+        objective's)."""
+        return (torch.zeros(0, device=action.device), torch.zeros(0, device=action.device)
+                ) + _crop_draws(self.policy, action, generator)
 
     def forward(self, obs: Dict[str, torch.Tensor], action: torch.Tensor,
                 noise: Optional[torch.Tensor] = None,
-                timesteps: Optional[torch.Tensor] = None) -> torch.Tensor:
+                timesteps: Optional[torch.Tensor] = None,
+                crop_u: Optional[torch.Tensor] = None) -> torch.Tensor:
         norm = self.policy.normalizer
-        nobs = {k: norm.normalize(k, v) for k, v in obs.items()}
-        pred = self.policy.predict_normalized(nobs)
+        images = set(self.policy.vision.keys)   # camera frames go to the encoders as they are
+        nobs = {k: v if k in images else norm.normalize(k, v) for k, v in obs.items()}
+        pred = self.policy.predict_normalized(nobs, crop_u)
         return F.mse_loss(pred.float(), norm.normalize('action', action).float())
 
 

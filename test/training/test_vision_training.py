@@ -8,7 +8,6 @@ from dil_ros.contract import contract_from_mapping
 from dil_ros.data.episode import Episode
 from dil_ros.data.lerobot import write_dataset
 from dil_ros.policy.artifact import load_artifact
-from dil_ros.policy.config import PolicyError
 from dil_ros.policy.export import export_policy
 from dil_ros.sim.bimodal import bimodal_contract
 from dil_ros.training.checks import DatasetContractError
@@ -163,10 +162,21 @@ def test_camera_only_contract_trains_from_the_frame_cache(tmp_path, dot_dataset)
     assert list((dot_dataset / '.cache' / 'frames').glob(f'{CAMERA}-40x40-*.npy'))
 
 
-def test_regression_baseline_refuses_cameras(tmp_path, dot_dataset):
-    with pytest.raises(PolicyError, match='regression baseline takes no cameras'):
-        train(TrainRequest(dataset=dot_dataset, run_dir=tmp_path / 'r', config=vision_config(),
-                           contract=camera_contract(), kind='regression', progress=False))
+def test_regression_baseline_with_cameras_trains_exports_and_reads_the_camera(tmp_path,
+                                                                              dot_dataset):
+    """The MSE baseline takes the same camera encoders (the vision variant compares the two)."""
+    result = train(TrainRequest(dataset=dot_dataset, run_dir=tmp_path / 'r',
+                                config=vision_config(), contract=camera_contract(),
+                                kind='regression', steps=20, progress=False))
+    assert result.step == 20 and np.isfinite(result.final_loss)
+    policy, meta = load_run(tmp_path / 'r', ema=False)
+    assert meta['kind'] == 'regression' and meta['image_shapes'] == {CAMERA: [40, 40, 3]}
+    assert sum(p.numel() for p in policy.vision.parameters()) > 0
+    artifact = load_artifact(export_policy(policy, tmp_path / 'baseline.ts', meta))
+    state = np.zeros((2, 2), np.float32)
+    left = artifact.predict({STATE: state, CAMERA: dot_frames(2, 20, 2, size=64)})
+    right = artifact.predict({STATE: state, CAMERA: dot_frames(2, 20, 50, size=64)})
+    assert left.shape == (8, 2) and np.abs(left - right).max() > 1e-6
 
 
 @pytest.mark.slow
