@@ -25,6 +25,11 @@ def add_arguments(parser) -> None:
                         help='rollouts rendered to RUNS/<name>/rollouts.mp4 (0: none)')
     parser.add_argument('--steps', type=int, default=None,
                         help="training steps per policy (default: the config's)")
+    parser.add_argument('--baseline-steps', type=int, default=None,
+                        help="training steps of the MSE baseline (default: as --steps)")
+    parser.add_argument('--time-limit', default=None,
+                        help="wall-clock budget of each policy's training (90, 90s, 20m, 1h30m): "
+                             'the run is sized to the steps that fit (see dil-ros train)')
     parser.add_argument('--config', type=Path, default=None,
                         help='training config (default: config/train_demo_arm.yaml; '
                              'offline: config/train_tiny.yaml)')
@@ -39,7 +44,7 @@ def add_arguments(parser) -> None:
     parser.add_argument('--vision', action='store_true',
                         help='the goal seen only by the sim\'s top camera (no goal topic): '
                              'contract mujoco_arm_vision.yaml, config train_vision_small.yaml, '
-                             'no MSE baseline')
+                             'the same camera encoder in the MSE baseline')
     parser.add_argument('--offline', action='store_true',
                         help='no ROS: the synthetic 2-D task of dil_ros/sim/bimodal.py')
     parser.add_argument('--threads', type=int, default=1,
@@ -55,8 +60,13 @@ def run(args) -> int:
     for flag in ('episodes', 'eval_episodes', 'baseline_episodes', 'threads'):
         if getattr(args, flag) < 1:
             raise CliError(f'--{flag.replace("_", "-")} must be >= 1, got {getattr(args, flag)}')
-    if args.steps is not None and args.steps < 1:
-        raise CliError(f'--steps must be >= 1, got {args.steps}')
+    for flag in ('steps', 'baseline_steps'):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise CliError(f'--{flag.replace("_", "-")} must be >= 1, got {getattr(args, flag)}')
+    time_limit = None
+    if args.time_limit is not None:
+        from dil_ros.training.stopping import parse_duration
+        time_limit = parse_duration(args.time_limit)
     if args.record_rtf <= 0 or args.eval_rtf <= 0:
         raise CliError('--record-rtf and --eval-rtf must be > 0')
     if args.offline and args.vision:
@@ -69,5 +79,6 @@ def run(args) -> int:
         name=args.name, runs=args.runs, episodes=args.episodes, eval_episodes=args.eval_episodes,
         baseline_episodes=args.baseline_episodes, video_episodes=args.video_episodes,
         steps=args.steps, config=args.config, seed=args.seed, record_rtf=args.record_rtf,
-        eval_rtf=args.eval_rtf, output_mode=args.output_mode, vision=args.vision))
+        eval_rtf=args.eval_rtf, output_mode=args.output_mode, vision=args.vision,
+        baseline_steps=args.baseline_steps, time_limit_s=time_limit))
     return 0 if summary['evaluation']['diffusion']['episodes'] else 1

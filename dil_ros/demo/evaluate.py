@@ -29,6 +29,7 @@ class EvalResult:
     paths: List[np.ndarray] = field(default_factory=list)    # joint paths [T, 3] per episode
     latencies_ms: List[float] = field(default_factory=list)  # wall time per inference
     diagnostics: Dict[str, str] = field(default_factory=dict)  # policy_node's last /diagnostics
+    goals: List[List[float]] = field(default_factory=list)   # each episode's goal (sim, m)
 
     @property
     def success_rate(self) -> float:
@@ -104,6 +105,7 @@ def evaluate_policy(name: str, policy_path: Path, contract_path: str, episodes: 
             harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=True))
             result = harness.wait_result(info['episode'], EPISODE_TIMEOUT_S)
             out.episodes += 1
+            out.goals.append(list(info['goal']))
             out.successes += bool(result['success'])
             out.statuses[result['status']] = out.statuses.get(result['status'], 0) + 1
             out.paths.append(listener.path_between(info['stamp'], result['stamp']))

@@ -2,10 +2,12 @@
 
 1. record: sim_node + expert_node + recorder_node; one MCAP bag per expert episode
 2. convert: bags -> LeRobot v3.0 dataset on the contract's 10 Hz grid
-3. train: diffusion policy and an MSE-regression baseline on the same data
+3. train: diffusion policy and an MSE-regression baseline on the same data (the vision variant:
+   both with the same camera encoder, trained on all but the last tenth of the demonstrations)
 4. export: runs/<name>/policy.ts and baseline.ts
 5. evaluate: policy_node (lifecycle, over DDS) closed loop against sim_node, for both artifacts
-6. report: success rates, latency, jitter, plots and an mp4, summary.json
+6. report: success rates, latency, jitter, plots and an mp4, summary.json and report.txt (the
+   vision variant adds the evidence that the policies read the goal from the image)
 """
 from dataclasses import dataclass
 import json
@@ -35,10 +37,25 @@ class DemoOptions:
     eval_rtf: float = 1.0          # sim speed in closed loop (inference runs in real time)
     output_mode: str = 'joint_trajectory'
     vision: bool = False           # the goal seen only by a camera (dil_ros/demo/vision.py)
+    baseline_steps: Optional[int] = None   # MSE baseline's steps (default: as the diffusion's)
+    time_limit_s: Optional[float] = None   # wall budget of each policy's training
 
 
 def _stage(no: int, text: str) -> None:
     print(f'\n[{no}/6] {text}', flush=True)
+
+
+def _train_threads() -> int:
+    """Torch threads for the train stage: both cores, as nothing else of the demo runs then,
+    unless other work already keeps every core busy (two threads that wait on each other in turn
+    are far slower than one on an oversubscribed CPU)."""
+    cores = os.cpu_count() or 1
+    threads = min(2, cores)
+    if threads > 1 and os.getloadavg()[0] > cores:
+        print(f'      load average {os.getloadavg()[0]:.1f} on {cores} cores: training on one '
+              f'thread', flush=True)
+        threads = 1
+    return threads
 
 
 def _percentiles(values) -> Dict[str, float]:
@@ -72,8 +89,8 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
     out.mkdir(parents=True)
     logs = out / 'logs'
     contract_path = vision.contract_path() if opts.vision else default_contract_path()
-    sim_params = vision.SIM_PARAMS if opts.vision else {}
     contract = load_contract(contract_path)
+    sim_params = vision.sim_params(contract) if opts.vision else {}
     summary: Dict[str, object] = {'name': opts.name, 'contract': str(contract_path)}
     timings: Dict[str, float] = {}
 
@@ -97,23 +114,34 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
         print(report.summary(), flush=True)
         timings['convert'] = time.perf_counter() - t
 
-        kinds = [('diffusion', 'policy.ts')] + ([] if opts.vision  # the baseline takes no camera
-                                                else [('regression', 'baseline.ts')])
-        _stage(3, 'training the diffusion policy' + ('' if opts.vision else
-                                                     ' and the MSE baseline on the same data'))
-        torch.set_num_threads(2)
+        kinds = [('diffusion', 'policy.ts'), ('regression', 'baseline.ts')]
+        _stage(3, 'training the diffusion policy and the MSE baseline on the same data'
+                  + (' (both with the camera encoder)' if opts.vision else ''))
+        torch.set_num_threads(_train_threads())
         config = load_run_config(opts.config or (vision.train_config_path() if opts.vision
                                                  else config_dir() / 'train_demo_arm.yaml'))
-        artifacts = {}
+        baseline_steps = opts.baseline_steps
+        if opts.vision and baseline_steps is None:   # the MLP head learns in fewer steps
+            baseline_steps = max(1, (opts.steps or config.train.steps) // 2)
+        artifacts, policies = {}, {}
         t = time.perf_counter()
         for kind, file in kinds:
             run_dir = out / kind
+            t_kind = time.perf_counter()
+            steps = baseline_steps if kind == 'regression' and baseline_steps else opts.steps
             train(TrainRequest(dataset=out / 'dataset', run_dir=run_dir, config=config,
-                               contract=contract, kind=kind, steps=opts.steps))
+                               contract=contract, kind=kind, steps=steps,
+                               episodes=vision.TRAIN_EPISODES if opts.vision else None,
+                               time_limit_s=opts.time_limit_s))
             policy, meta = load_run(run_dir)
+            policies[kind] = policy
             artifacts[kind] = export_policy(policy, out / file, meta)
+            timings[f'train+export {kind}'] = time.perf_counter() - t_kind
             print(f'      exported {artifacts[kind]}', flush=True)
         timings['train+export'] = time.perf_counter() - t
+        torch.set_num_threads(1)
+        if opts.vision:
+            summary['vision'] = vision.offline_evidence(policies, out / 'dataset', contract)
 
         _stage(4, f'closed loop: policy_node runs policy.ts against sim_node '
                   f'({opts.eval_episodes} episodes)')
@@ -128,7 +156,8 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
             _stage(5, f'closed loop: the MSE baseline ({opts.baseline_episodes} episodes)')
             evals['baseline'] = evaluate_policy('baseline', artifacts['regression'],
                                                 str(contract_path), opts.baseline_episodes,
-                                                eval_seed, opts.eval_rtf, logs, opts.output_mode)
+                                                eval_seed, opts.eval_rtf, logs, opts.output_mode,
+                                                sim_params=sim_params)
         video = out / 'rollouts.mp4'
         if opts.video_episodes > 0:   # the vision variant shows its camera in a corner
             evaluate_policy('video', artifacts['diffusion'], str(contract_path),
@@ -140,7 +169,9 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
         rclpy.try_shutdown()
 
     _stage(6, 'report')
-    dataset = read_dataset(out / 'dataset')
+    dataset = read_dataset(out / 'dataset', **({'keys': ['observation.state']} if opts.vision
+                                              else {}))   # no video decoding for the plots
+    demo_goals = summary['record'].pop('goals')
     expert_paths = [e.observations['observation.state'] for e in dataset.episodes[:50]]
     figures = {
         'paths': plot_paths({'expert (recorded)': expert_paths,
@@ -160,6 +191,9 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
             'inference_latency_ms': _percentiles(v.latencies_ms),
             'policy_node_diagnostics': v.diagnostics}
         for k, v in evals.items()}
+    if opts.vision:
+        summary['vision']['mean_goal_success'] = vision.mean_goal_success(
+            demo_goals, evals['diffusion'].goals)
     summary['timings_s'] = {k: round(v, 1) for k, v in timings.items()}
     summary['wall_time_s'] = round(time.perf_counter() - t_start, 1)
     summary['files'] = {'policy': str(artifacts['diffusion']),
@@ -169,23 +203,30 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
                         **{k: str(v) for k, v in figures.items()},
                         'video': str(video) if video.exists() else None,
                         'logs': str(logs)}
+    summary['files']['report'] = str(out / 'report.txt')
     (out / 'summary.json').write_text(json.dumps(summary, indent=2))
-    _print_summary(summary)
+    text = _summary_text(summary)
+    print(text)
+    (out / 'report.txt').write_text(text + '\n')
     return summary
 
 
-def _print_summary(s: Dict[str, object]) -> None:
+def _summary_text(s: Dict[str, object]) -> str:
+    """The report as printed at the end of the run (and written to report.txt)."""
     rec = s['record']
-    print(f'expert demonstrations: {rec["kept"]} kept, {rec["failed"]} failed; '
-          f'passing the pillar {s["dataset"]["modes"]}')
+    lines = [f'expert demonstrations: {rec["kept"]} kept, {rec["failed"]} failed; '
+             f'passing the pillar {s["dataset"]["modes"]}']
     for name, e in s['evaluation'].items():
         lat = e['inference_latency_ms']
         diag = e['policy_node_diagnostics']
-        print(f'{name:10s} success {e["successes"]}/{e["episodes"]} = {e["success_rate"]:.0%}  '
-              f'{e["statuses"]}  inference p50 {lat["p50"]:.1f} ms p99 {lat["p99"]:.1f} ms  '
-              f'loop jitter p99 {diag.get("loop jitter p99 [ms]", "n/a")} ms')
-        print(f'{"":10s} passing the pillar {e["modes"]}')
-    print(f'wall time {s["wall_time_s"]:.0f} s  ({s["timings_s"]})')
-    for key, path in s['files'].items():
-        if path:
-            print(f'  {key:9s} {path}')
+        lines.append(f'{name:10s} success {e["successes"]}/{e["episodes"]} = '
+                     f'{e["success_rate"]:.0%}  {e["statuses"]}  inference p50 {lat["p50"]:.1f} '
+                     f'ms p99 {lat["p99"]:.1f} ms  loop jitter p99 '
+                     f'{diag.get("loop jitter p99 [ms]", "n/a")} ms')
+        lines.append(f'{"":10s} passing the pillar {e["modes"]}')
+    if 'vision' in s:
+        from dil_ros.demo.vision import evidence_lines
+        lines += evidence_lines(s['vision'])
+    lines.append(f'wall time {s["wall_time_s"]:.0f} s  ({s["timings_s"]})')
+    lines += [f'  {key:9s} {path}' for key, path in s['files'].items() if path]
+    return '\n'.join(lines)

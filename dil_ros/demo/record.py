@@ -21,6 +21,7 @@ def record_demonstrations(session: Path, contract_path: str, episodes: int, seed
     ``sim_params``: more sim_node parameters (the vision variant's cameras)."""
     harness = Harness(log_dir)
     kept = failed = 0
+    goals = []   # of the kept episodes (the vision report's mean-goal figure)
     try:
         harness.start('sim_node', real_time_factor=real_time_factor, seed=seed, auto_reset=False,
                       **(sim_params or {}))
@@ -43,7 +44,9 @@ def record_demonstrations(session: Path, contract_path: str, episodes: int, seed
             if result['success']:
                 reply = harness.call(Trigger, '/recorder_node/stop')
                 kept += reply.success
-                if not reply.success:
+                if reply.success:
+                    goals.append(info['goal'])
+                else:
                     bar.write(f'episode {info["episode"]}: not kept: {reply.message}')
             else:
                 harness.call(Trigger, '/recorder_node/discard')
@@ -53,4 +56,4 @@ def record_demonstrations(session: Path, contract_path: str, episodes: int, seed
     finally:
         harness.close()
     return {'session': str(session), 'kept': kept, 'failed': failed,
-            'expert_success_rate': kept / max(1, kept + failed)}
+            'expert_success_rate': kept / max(1, kept + failed), 'goals': goals}

@@ -25,8 +25,8 @@ def test_vision_demonstrations_record_and_convert_with_frames(ros_context, tmp_p
     os.environ.setdefault('MUJOCO_GL', 'egl')
     contract = load_contract(vision.contract_path())
     rec = record_demonstrations(tmp_path / 'demos', str(vision.contract_path()), 3, 0, 2.0,
-                                tmp_path / 'logs', vision.SIM_PARAMS)
-    assert rec['kept'] >= 2, rec
+                                tmp_path / 'logs', vision.sim_params(contract))
+    assert rec['kept'] >= 2 and len(rec['goals']) == rec['kept'], rec
     sim_log = (tmp_path / 'logs' / 'sim_node.log').read_text()
     if 'cameras off' in sim_log:
         pytest.skip(sim_log.splitlines()[-1])
@@ -34,17 +34,19 @@ def test_vision_demonstrations_record_and_convert_with_frames(ros_context, tmp_p
     dataset = read_dataset(tmp_path / 'dataset')
     assert len(dataset.episodes) >= 2, report.summary()
     (key,) = contract.image_keys
+    height, width, _ = contract.image_shapes[key]
     for episode in dataset.episodes:
         assert sorted(episode.observations) == [key, 'observation.state']
         frames = episode.observations[key]
         steps = len(episode.observations['observation.state'])
-        assert frames.dtype == np.uint8 and frames.shape == (steps, 96, 96, 3)
+        assert frames.dtype == np.uint8 and frames.shape == (steps, height, width, 3)
         assert np.abs(np.diff(frames.astype(int), axis=0)).max() > 50   # the arm moves in view
 
 
 def test_vision_demo_end_to_end(tmp_path):
     """`dil-ros demo --vision` through every phase (3 demonstrations, 3 training steps with the
-    vision preset, one closed-loop episode from the camera, one video episode)."""
+    vision preset for both policies, one closed-loop episode of each from the camera, one video
+    episode, the report with the image evidence and the chunk time split)."""
     import json
     import subprocess
     import sys
@@ -53,7 +55,7 @@ def test_vision_demo_end_to_end(tmp_path):
     env = dict(os.environ, ROS_DOMAIN_ID=str(os.getpid() % 100 + 1))
     cmd = [sys.executable, '-m', 'dil_ros.cli.main', 'demo', '--vision', '--name', 'vision',
            '--runs', str(tmp_path), '--episodes', '3', '--steps', '3', '--eval-episodes', '1',
-           '--video-episodes', '1']
+           '--baseline-episodes', '1', '--video-episodes', '1']
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     run = tmp_path / 'vision'
     sim_log = run / 'logs' / 'record' / 'sim_node.log'
@@ -62,13 +64,26 @@ def test_vision_demo_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((run / 'summary.json').read_text())
     assert summary['contract'].endswith('mujoco_arm_vision.yaml')
-    assert list(summary['evaluation']) == ['diffusion'] and summary['files']['baseline'] is None
-    diffusion = summary['evaluation']['diffusion']
-    assert diffusion['episodes'] == 1 and int(diffusion['policy_node_diagnostics']['chunks']) > 0
+    assert list(summary['evaluation']) == ['diffusion', 'baseline']
+    for kind in ('diffusion', 'baseline'):   # both from the camera, through policy_node
+        evaluation = summary['evaluation'][kind]
+        assert evaluation['episodes'] == 1
+        assert int(evaluation['policy_node_diagnostics']['chunks']) > 0
+    split = summary['vision']['diffusion_chunk_ms']
+    assert split['encoder'] > 0 and split['denoising'] > 0
+    assert 0.0 <= summary['vision']['mean_goal_success'] <= 1.0
+    report = (run / 'report.txt').read_text()
+    assert 'encoder' in report and 'mean goal' in report and 'baseline' in report
     info = json.loads((run / 'dataset' / 'meta' / 'info.json').read_text())
     assert info['features']['observation.images.top']['dtype'] == 'video'
     assert 'observation.environment_state' not in info['features']
+    from dil_ros.contract import load_contract
+    from dil_ros.demo import vision
     from dil_ros.policy.artifact import load_artifact
-    assert load_artifact(run / 'policy.ts').image_shapes == {'observation.images.top': [96, 96, 3]}
-    for name in ('policy.ts', 'trajectories.png', 'latency.png', 'rollouts.mp4'):
+    shapes = {'observation.images.top': list(load_contract(vision.contract_path()).image_shapes[
+        'observation.images.top'])}
+    for name in ('policy.ts', 'baseline.ts'):
+        assert load_artifact(run / name).image_shapes == shapes, name
+    for name in ('policy.ts', 'baseline.ts', 'trajectories.png', 'latency.png', 'rollouts.mp4',
+                 'report.txt'):
         assert (run / name).is_file(), name
