@@ -1,4 +1,9 @@
-"""Runs the TorchScript policy on its own thread so the control loop never waits for it."""
+"""Runs the TorchScript policy on its own thread so the control loop never waits for it.
+
+TorchScript's forward runs without the interpreter lock; the Python around it (conversion, the
+form wrapper) and the on_done callback take it. ``inference_mode: process`` moves all of that into
+a worker process (worker_process.py); both give the same actions for the same inputs.
+"""
 import queue
 import threading
 import time
@@ -19,17 +24,21 @@ class InferenceWorker:
         self._thread = threading.Thread(target=self._run, name='policy_inference', daemon=True)
         self._thread.start()
 
-    def infer(self, obs: Dict[str, np.ndarray]) -> np.ndarray:
+    def infer(self, obs: Dict[str, np.ndarray], noise=None) -> np.ndarray:
         """One synchronous inference: {key: [To, D]} -> [Tp, Da] (physical units).
 
         Camera frames (uint8 [To, H, W, 3]) stay uint8; the policy converts them itself.
+        ``noise`` [Tp, Da] fixes the initial noise (parity checks); None: the policy draws it.
         """
         import torch
         batch = {k: torch.as_tensor(np.asarray(v), device=self.device,
                                     dtype=torch.uint8 if np.asarray(v).dtype == np.uint8
                                     else torch.float32).unsqueeze(0) for k, v in obs.items()}
+        if noise is not None:
+            noise = torch.as_tensor(np.asarray(noise, dtype=np.float32),
+                                    device=self.device).unsqueeze(0)
         with torch.inference_mode():
-            out = self.module(batch, None)
+            out = self.module(batch, noise)
         return out[0].detach().to('cpu', torch.float64).numpy()
 
     def submit(self, request) -> None:

@@ -28,7 +28,7 @@ from dil_ros.control.scheduler import HANDOVERS
 from dil_ros.errors import DilRosError
 from dil_ros.nodes import messages, spin_interruptible
 from dil_ros.nodes.observation_topics import observation_value, ObservationTopics, zero_window
-from dil_ros.nodes.policy_params import OUTPUT_MODES, PARAMETERS
+from dil_ros.nodes.policy_params import EXECUTORS, INFERENCE_MODES, OUTPUT_MODES, PARAMETERS
 
 WARMUP_RUNS = 3
 
@@ -94,7 +94,7 @@ class PolicyNode(LifecycleNode):
                 contract.dt, contract.n_obs_steps)
             self._monitor_pub = self.create_publisher(String, '~/monitor', 10)
             self.get_logger().info(line)
-        self._worker = InferenceWorker(policy, device, self._on_inference_done)
+        self._worker = self._start_worker(policy)
         warm = zero_window(contract)
         for _ in range(WARMUP_RUNS):  # TorchScript optimises on its first runs
             t = time.perf_counter()
@@ -141,6 +141,26 @@ class PolicyNode(LifecycleNode):
         self.get_logger().info(f'commanding {topic} ({mode}), handover {handover}, '
                                f'enabled={self._ctl.enabled}')
 
+    def _start_worker(self, policy):
+        """The policy on a thread of this process, or in a worker process (inference_mode)."""
+        mode = self.param('inference_mode')
+        if mode not in INFERENCE_MODES:
+            raise ContractError(f'inference_mode must be one of {INFERENCE_MODES}; got {mode!r}')
+        if mode == 'process' and self._monitor is not None:
+            self.get_logger().warning('inference_mode process does not run the monitor: '
+                                      'inferring on a thread')
+            mode = 'thread'
+        if mode == 'thread':
+            return InferenceWorker(policy, str(policy.device), self._on_inference_done)
+        from dil_ros.control.worker_process import ProcessInferenceWorker, WorkerSpec
+        # the worker loads the very policy.ts checked here (pinned by its sha256)
+        worker = ProcessInferenceWorker(WorkerSpec(
+            str(self.param('policy_path')), policy.form, str(policy.device),
+            policy.policy_sha256, int(self.param('inference_threads')),
+            int(self.param('inference_nice'))), self._on_inference_done)
+        self.get_logger().info(f'inference in a worker process: {worker.message}')
+        return worker
+
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         with self._lock:
             self._ctl.set_active(True)
@@ -171,6 +191,10 @@ class PolicyNode(LifecycleNode):
         with self._lock:
             self._ctl.set_active(False)
             self._publish(self._ctl.tick(self.now()))
+
+    def stop_inference(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
 
     def _release(self) -> None:
         if self._worker is not None:
@@ -219,8 +243,12 @@ class PolicyNode(LifecycleNode):
         with self._lock:
             if self._ctl is None:
                 return
+            dead = getattr(self._worker, 'dead_reason', None)
             if error is not None:
                 report = self._ctl.on_failure(request, error, self.now())
+                if dead is not None:   # no chunk will come: hold now, saying why
+                    report = self._ctl.fault('inference worker', f'{dead}; holding (cleanup and '
+                                             'configure start a new one)') or report
             else:
                 fresh = request.generation == self._ctl.generation
                 report = self._ctl.on_result(request, actions, self.now(), wall_s)
@@ -305,10 +333,28 @@ class PolicyNode(LifecycleNode):
                                                 self.get_clock().now().to_msg()))
 
 
+def make_executor(name: str):
+    """The executor named by the ``executor`` parameter (None: an unknown name).
+
+    Inference runs on a worker of its own, so one thread spins the node either way; the events
+    executor dispatches timers and messages from C++, with less Python per callback.
+    """
+    if name == 'events':
+        from rclpy.experimental import EventsExecutor
+        return EventsExecutor()
+    return SingleThreadedExecutor() if name == 'single_threaded' else None
+
+
 def main(args=None):
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = PolicyNode()
-    executor = SingleThreadedExecutor()
+    executor = make_executor(node.param('executor'))
+    if executor is None:
+        node.get_logger().error(f"executor must be one of {EXECUTORS}; got "
+                                f"{node.param('executor')!r}")
+        node.destroy_node()
+        rclpy.try_shutdown()
+        return 1
     executor.add_node(node)
     try:
         spin_interruptible(executor)
@@ -319,6 +365,7 @@ def main(args=None):
             node.wait_commands_delivered(1.0)  # before the process (and its DDS writer) ends
     finally:
         executor.shutdown()
+        node.stop_inference()   # a worker process ends with the node, in every state
         node.destroy_node()
         rclpy.try_shutdown()
 

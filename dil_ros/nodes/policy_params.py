@@ -2,6 +2,8 @@
 from dil_ros.control.scheduler import HANDOVERS
 
 OUTPUT_MODES = ('joint_trajectory', 'forward_command', 'twist')
+INFERENCE_MODES = ('thread', 'process')
+EXECUTORS = ('single_threaded', 'events')
 PARAMETERS = {  # name: (default, description)
     'policy_path': ('', 'policy.ts exported by dil-ros export'),
     'policy_sha256': ('', 'sha256 policy.ts must have (dil-ros export prints it and writes '
@@ -9,7 +11,7 @@ PARAMETERS = {  # name: (default, description)
     'contract': ('', 'robot contract YAML (empty: the package mujoco_arm.yaml)'),
     'device': ('cpu', "'cpu' or 'cuda' (falls back to cpu with a warning)"),
     'form': ('torchscript', 'faster form of the same policy: torchscript | cuda_graph | fp16 | '
-                            'bf16 | aot (sibling files from `dil-ros export --forms`)'),
+                            'bf16 | aot | onnx (sibling files from `dil-ros export --forms`)'),
     'output_mode': ('forward_command', f'one of {OUTPUT_MODES}'),
     'controller': ('', 'name in /<controller>/... (empty: contract action.controller)'),
     'control_rate_hz': (100.0, 'command / control loop rate'),
@@ -21,6 +23,14 @@ PARAMETERS = {  # name: (default, description)
     'crossfade_steps': (20, 'control steps over which a hand-over offset fades out'),
     'start_enabled': (False, 'command right after activation (else call ~/enable)'),
     'inference_threads': (1, 'torch intra-op threads (0: torch default)'),
+    'inference_mode': ('thread', f'one of {INFERENCE_MODES}: the policy on a thread of the node, '
+                                 'or in a worker process fed through shared memory (its Python '
+                                 "off the control loop's interpreter lock; a dead worker makes "
+                                 'the node hold)'),
+    'inference_nice': (0, 'process mode: niceness added to the worker process (> 0 lets the '
+                          'control loop go first on a shared CPU; inference then takes longer)'),
+    'executor': ('single_threaded', f'one of {EXECUTORS} (main() only): rclpy '
+                                    'SingleThreadedExecutor or rclpy.experimental.EventsExecutor'),
     'monitor': (False, 'score every chunk with policy.monitor.ts (next to policy_path; `dil-ros '
                        'calibrate`) and publish ~/monitor; alarms need policy.monitor.json'),
     'on_alarm': ('warn', "monitor alarm: 'warn' (log) or 'hold' (hold like the e-stop, naming "

@@ -323,8 +323,9 @@ def test_form_parameter_falls_back_or_refuses(harness):
     assert h2.wait_for(lambda: h2.log_has('no AOTInductor package', ERROR)), h2.logs
 
 
-def start_main(tmp_path, policy_path, name):
-    """policy_node's console script as a process named ``name``, with config/policy.yaml."""
+def start_main(tmp_path, policy_path, name, *overrides):
+    """policy_node's console script as a process named ``name``, with config/policy.yaml
+    (``overrides``: more ``name:=value`` parameters)."""
     import subprocess
     import sys
     # config/policy.yaml, keyed by the renamed node (types and names must match the declarations)
@@ -335,19 +336,33 @@ def start_main(tmp_path, policy_path, name):
         [sys.executable, '-m', 'dil_ros.nodes.policy_node', '--ros-args',
          '--params-file', str(params),
          '-r', f'__node:={name}',   # no stale graph entries of in-process nodes
-         '-p', f'policy_path:={policy_path}', '-p', 'start_enabled:=true'],
+         '-p', f'policy_path:={policy_path}', '-p', 'start_enabled:=true',
+         *[arg for p in overrides for arg in ('-p', p)]],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_main_holds_on_ctrl_c(ros_context, artifacts, tmp_path):
-    """The console script: lifecycle over services, then SIGINT sends a hold and exits cleanly."""
+def running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize('options', [(), ('inference_mode:=process', 'executor:=events')],
+                         ids=['thread', 'process_events'])
+def test_main_holds_on_ctrl_c(ros_context, artifacts, tmp_path, options):
+    """The console script: lifecycle over services, then SIGINT sends a hold and exits cleanly,
+    its inference worker process (if any) ended with it."""
+    import re
     import signal
 
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
 
     from policy_harness import FakeRobot
-    proc = start_main(tmp_path, artifacts['good'], 'policy_node_main')
+    proc = start_main(tmp_path, artifacts['good'], 'policy_node_main', *options)
     robot = FakeRobot()
     try:
         cli = robot.robot.create_client(ChangeState, '/policy_node_main/change_state')
@@ -365,6 +380,10 @@ def test_main_holds_on_ctrl_c(ros_context, artifacts, tmp_path):
         time.sleep(0.2)
         np.testing.assert_allclose(robot.commands[-1][1], TARGET, atol=1e-6)   # hold sent
         assert len(robot.commands) > n
+        if options:
+            pid = int(re.search(r'inference in a worker process: pid (\d+)', out).group(1))
+            assert not running(pid), f'worker {pid} outlived policy_node'
+            assert 'resource_tracker' not in out, out   # no leaked shared memory either
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -419,6 +438,29 @@ def test_main_exits_on_ctrl_c_in_every_state(ros_context, artifacts, tmp_path, s
             proc.kill()
             proc.communicate()
         probe.destroy_node()
+
+
+def test_process_mode_commands_and_a_killed_worker_holds_by_name(harness):
+    """inference_mode process commands like thread mode; when its worker dies the node holds at
+    once, naming the worker and how it ended, and says so in /diagnostics."""
+    import os
+    import signal
+    h = harness('ramp', inference_mode='process', inference_nice=5)
+    h.start()
+    assert h.log_has('inference in a worker process: pid'), h.logs
+    assert h.log_has('nice 5'), h.logs
+    pid = h.node._worker.pid
+    cmds = moving(h, time.monotonic())
+    assert np.all(cmds >= np.array(TARGET) - 1e-6) and np.all(cmds <= np.array(TARGET) + 0.31)
+    os.kill(pid, signal.SIGKILL)
+    reason = f'inference worker process (pid {pid}) was killed by SIGKILL'
+    assert h.wait_for(lambda: h.log_has(reason, ERROR), 5.0), h.logs
+    time.sleep(0.4)
+    held = np.array(h.commands_since(time.monotonic() - 0.3))
+    assert len(held) > 3 and np.ptp(held, axis=0).max() == 0.0
+    assert h.wait_for(lambda: reason in h.last_diagnostic()[1]
+                      and h.last_diagnostic()[0] == b'\x02', 2.5)
+    assert not running(pid)
 
 
 def test_twist_output_for_a_mobile_base(harness, tmp_path):
