@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """policy_node timing against a fake robot over DDS on localhost (one process, real node code).
 
-1. Latency/jitter run: the default small diffusion network (untrained DiffusionPolicy, down_dims
-   64/128/256, DDIM-10; latency is what matters) commanding at 100 Hz: observation stamp ->
-   first command using it (p50/p99), control-loop period jitter |period - 10 ms| (p50/p99) while
-   inference runs, largest gap between commands (all, and across chunk hand-overs). The fake
-   robot runs in its own process.
+1. Latency/jitter, side by side: the default small diffusion network (untrained DiffusionPolicy,
+   down_dims 64/128/256, DDIM-10; latency is what matters) commanding at 100 Hz under each
+   inference option (``inference_mode`` thread | process, the worker's ``inference_nice``, and
+   ``executor`` single_threaded | events), the options interleaved over ``--rounds`` so that load
+   from other jobs falls on each alike, plus a cheap policy (the ramp below) as the floor:
+   control-loop period jitter |period - 10 ms| (p50/p99/max) while inference runs, observation
+   stamp -> first command using it (p50/p99), inference per chunk, largest gap between commands
+   (all, and across chunk hand-overs). The fake robot runs in its own process.
 2. Hand-over run per mode: a ramp policy (moves 0.2 rad/s from the observed state) on an arm whose
    joint states lag its commands by --lag seconds. Each new chunk then starts behind the command:
    'none' yanks backward; crossfade/ensemble blend from the commanded position. Largest position
    step between consecutive commands inside hand-over windows vs inside chunks.
 
-    .venv/bin/python bench/bench_policy_node.py [--seconds 6] [--lag 0.15] [--json out.json]
+    .venv/bin/python bench/bench_policy_node.py [--seconds 6] [--rounds 2] [--lag 0.15]
+        [--options thread,process,...] [--json out.json]
 """
 
 import argparse
@@ -114,22 +118,38 @@ def fake_robot(lag_s: float) -> None:
         rclpy.try_shutdown()
 
 
-def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: float = 0.0):
+# option: (policy_node parameters, executor), the small diffusion net under each
+OPTIONS = {
+    'thread': ({'inference_mode': 'thread'}, 'single_threaded'),
+    'process': ({'inference_mode': 'process'}, 'single_threaded'),
+    'process_nice10': ({'inference_mode': 'process', 'inference_nice': 10}, 'single_threaded'),
+    'thread_events': ({'inference_mode': 'thread'}, 'events'),
+    'process_events': ({'inference_mode': 'process'}, 'events'),
+    'process_nice10_events': ({'inference_mode': 'process', 'inference_nice': 10}, 'events'),
+}
+
+
+def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: float = 0.0,
+        params: Optional[dict] = None, executor_name: str = 'single_threaded'):
     """One node + fake robot for ``seconds``; what the node did, timed on the wall clock."""
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.parameter import Parameter
 
-    from dil_ros.nodes.policy_node import PolicyNode
+    from dil_ros.nodes.policy_node import make_executor, PolicyNode
 
-    params = {'policy_path': policy_path, 'start_enabled': True, 'handover': handover}
+    params = {'policy_path': policy_path, 'start_enabled': True, 'handover': handover,
+              **(params or {})}
     node = PolicyNode(parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
     robot = subprocess.Popen([sys.executable, __file__, '--robot', '--lag', str(lag_s)])
     ticks, commands, chunk_events = [], [], []   # wall clock; node clock; node clock
-    executor = SingleThreadedExecutor()  # as policy_node main() does
+    executor = make_executor(executor_name)   # as policy_node main() does
     executor.add_node(node)
     thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
+    # rclpy 9.1's EventsExecutor deadlocks when another thread makes entities while it spins
+    # (main() makes them in its service callbacks): configure and activate before it spins
+    events = executor_name == 'events'
+    if not events:
+        thread.start()
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS, 'configure failed'
     ctl = node._ctl
     tick_fn, publish_fn = ctl.tick, node._publish
@@ -138,7 +158,7 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
         ticks.append(time.perf_counter())
         result = tick_fn(now)
         result.now = now
-        if result.new_chunk:
+        if result.new_chunk and ctl.scheduler.newest is not None:
             chunk_events.append((now, now - ctl.scheduler.newest.t0))
         return result
 
@@ -150,45 +170,63 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
 
     ctl.tick, node._publish = tick, publish
     node.trigger_activate()
+    if events:
+        thread.start()
     end = time.perf_counter() + 30.0
     while not chunk_events and time.perf_counter() < end:   # robot process up, first chunk in
         time.sleep(0.05)
     time.sleep(seconds)
     status = ctl.status(node.now())[2]
+    latencies = list(ctl.wall_latencies)
+    if events:   # stop it before entities go
+        executor.shutdown(timeout_sec=2.0)
+        thread.join(2.0)
     node.trigger_shutdown()
-    executor.shutdown(timeout_sec=2.0)
-    thread.join(2.0)
+    if not events:
+        executor.shutdown(timeout_sec=2.0)
+        thread.join(2.0)
     node.destroy_node()
     robot.send_signal(signal.SIGINT)
-    robot.wait(5)
+    try:
+        robot.wait(15)
+    except subprocess.TimeoutExpired:   # a loaded machine: do not leave it behind
+        robot.kill()
+        robot.wait(5)
     return {'ticks': np.array(ticks), 'commands': commands, 'chunks': chunk_events,
-            'status': status, 'fade_s': ctl.scheduler.fade_s, 'period': ctl.period}
+            'status': status, 'fade_s': ctl.scheduler.fade_s, 'period': ctl.period,
+            'latencies': latencies}
 
 
 def pct(x, q):
     return float(np.percentile(x, q)) if len(x) else float('nan')
 
 
-def timing_figures(r) -> Dict[str, float]:
-    periods = np.diff(r['ticks'][5:])
-    jitter = np.abs(periods - r['period']) * 1e3
-    t_cmd = np.array([t for t, _, _ in r['commands']])
-    gaps = np.diff(t_cmd) * 1e3
-    arrivals = [t for t, _ in r['chunks']]
-    handover_gaps = [gaps[i] for i in range(len(gaps))
-                     if any(t_cmd[i] <= a <= t_cmd[i + 1] + r['period'] for a in arrivals)]
-    obs_to_cmd = np.array([age for _, age in r['chunks']]) * 1e3
+def timing_figures(runs) -> Dict[str, float]:
+    """Figures over one or more runs of the same option (samples pooled across rounds)."""
+    runs = runs if isinstance(runs, list) else [runs]
+    jitter, obs_to_cmd, gaps, handover_gaps, latencies = [], [], [], [], []
+    for r in runs:
+        jitter.append(np.abs(np.diff(r['ticks'][5:]) - r['period']) * 1e3)
+        t_cmd = np.array([t for t, _, _ in r['commands']])
+        g = np.diff(t_cmd) * 1e3
+        gaps.append(g)
+        arrivals = [t for t, _ in r['chunks']]
+        handover_gaps += [g[i] for i in range(len(g))
+                          if any(t_cmd[i] <= a <= t_cmd[i + 1] + r['period'] for a in arrivals)]
+        obs_to_cmd.append(np.array([age for _, age in r['chunks']]) * 1e3)
+        latencies.append(np.array(r['latencies']) * 1e3)
+    jitter, gaps, obs_to_cmd, latencies = (np.concatenate(x) for x in
+                                           (jitter, gaps, obs_to_cmd, latencies))
     return {
-        'chunks': len(arrivals),
+        'chunks': len(obs_to_cmd), 'loop_periods': len(jitter),
         'obs_to_command_p50_ms': pct(obs_to_cmd, 50), 'obs_to_command_p99_ms': pct(obs_to_cmd, 99),
         'loop_jitter_p50_ms': pct(jitter, 50), 'loop_jitter_p99_ms': pct(jitter, 99),
-        'loop_jitter_max_ms': float(jitter.max()) if len(jitter) else float('nan'),
-        'max_command_gap_ms': float(gaps.max()) if len(gaps) else float('nan'),
-        'max_gap_at_handover_ms': float(max(handover_gaps)) if handover_gaps else float('nan'),
-        'inference_p50_ms': float(r['status']['inference latency p50 [ms]']),
-        'inference_p99_ms': float(r['status']['inference latency p99 [ms]']),
-        'dropped_actions': int(r['status']['dropped actions']),
-        'loop_overruns': int(r['status']['loop overruns']),
+        'loop_jitter_max_ms': _max(jitter),
+        'max_command_gap_ms': _max(gaps),
+        'max_gap_at_handover_ms': _max(handover_gaps),
+        'inference_p50_ms': pct(latencies, 50), 'inference_p99_ms': pct(latencies, 99),
+        'dropped_actions': sum(int(r['status']['dropped actions']) for r in runs),
+        'loop_overruns': sum(int(r['status']['loop overruns']) for r in runs),
     }
 
 
@@ -223,8 +261,13 @@ def step_figures(r) -> Dict[str, float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seconds', type=float, default=6.0, help='per run')
+    parser.add_argument('--rounds', type=int, default=2,
+                        help='interleaved runs of each inference option (samples pooled)')
+    parser.add_argument('--options', default=','.join(OPTIONS),
+                        help=f'comma-separated, of {", ".join(OPTIONS)}')
     parser.add_argument('--lag', type=float, default=0.15, help='arm lag behind its command [s]')
     parser.add_argument('--json', type=Path, help='write the figures here')
+    parser.add_argument('--no-handover', action='store_true', help='skip the hand-over runs')
     parser.add_argument('--robot', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.robot:
@@ -237,9 +280,21 @@ def main(argv=None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             paths = build_artifacts(contract, Path(tmp))
-            r = run(paths['small'], args.seconds)
-            out['small_diffusion_100hz'] = timing_figures(r)
-            for handover in ('none', 'crossfade', 'ensemble'):
+            options = [o for o in args.options.split(',') if o]
+            unknown = sorted(set(options) - set(OPTIONS))
+            if unknown:
+                parser.error(f'--options: unknown {unknown}; known: {", ".join(OPTIONS)}')
+            pooled = {o: [] for o in options + ['cheap_policy']}
+            for _ in range(args.rounds):   # interleaved: load from other jobs falls on all
+                for option in options:
+                    params, executor = OPTIONS[option]
+                    pooled[option].append(run(paths['small'], args.seconds, params=params,
+                                              executor_name=executor))
+                pooled['cheap_policy'].append(run(paths['ramp'], args.seconds))
+            for option, runs in pooled.items():
+                name = 'small_diffusion_100hz' if option == 'thread' else f'jitter_{option}'
+                out[name] = {'option': option, **timing_figures(runs)}
+            for handover in () if args.no_handover else ('none', 'crossfade', 'ensemble'):
                 r = run(paths['ramp'], args.seconds, handover=handover, lag_s=args.lag)
                 out[f'lagging_arm_{handover}'] = {**step_figures(r), **{
                     k: v for k, v in timing_figures(r).items() if 'gap' in k or 'jitter' in k}}

@@ -337,7 +337,10 @@ def make_executor(name: str):
     """The executor named by the ``executor`` parameter (None: an unknown name).
 
     Inference runs on a worker of its own, so one thread spins the node either way; the events
-    executor dispatches timers and messages from C++, with less Python per callback.
+    executor dispatches timers and messages from C++, with less Python per callback. rclpy 9.1's
+    EventsExecutor deadlocks when another thread creates entities while it spins: main() makes
+    them in its own service callbacks; code that drives transitions from another thread must do
+    so before it spins (bench/bench_policy_node.py).
     """
     if name == 'events':
         from rclpy.experimental import EventsExecutor
