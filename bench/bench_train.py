@@ -1,16 +1,36 @@
-"""Training throughput: our training step (`dil_ros.training.train`) vs a plain eager loop.
+"""Training throughput: our training step (`dil_ros.training.train`) in each speed setting vs a
+plain eager loop.
 
-Both train the same ConditionalUnet1D on the same batch size; the plain loop is the minimum any
-trainer must do (forward, MSE, backward, AdamW step on ready-made tensors), ours adds what a real
-run needs (batch selection, normaliser, DDPM noising, EMA, lr schedule, logging). Printed side by
-side as samples/s and their ratio, for Chi's U-Net (256, 512, 1024) and a small one (64, 128, 256).
+Every row trains the same ConditionalUnet1D at the same batch size through the real
+``train()`` (batch selection, normaliser, DDPM noising, EMA, lr schedule, logging); the rows differ
+only in the speed keys of dil_ros/training/speed.py:
 
-    .venv/bin/python bench/bench_train.py [--steps 30] [--batch-size 256] [--device auto]
+    today    optim.impl for-loop, no autocast, no compile (the step before issue 14)
+    foreach  optim.impl foreach            fused    optim.impl fused (the default, `auto`)
+    bf16     train.amp (bf16 autocast)     compile  train.compile (torch.compile of the loss)
+    fused_bf16  fused + bf16 (config/train_small.yaml's choice)
+    all      fused + bf16 + compile
+
+``plain`` is the minimum any trainer must do (forward, MSE, backward, AdamW step on ready-made
+tensors). Variants run interleaved in ``--rounds`` rounds (today, foreach, ..., today, ...) and the
+best round of each is kept, so a machine shared with other jobs slows them alike; the first
+two steps (compilation with ``compile``) are left out of samples/s, and the first is printed apart.
+
+    .venv/bin/python bench/bench_train.py [--steps 10] [--batch-size 256] [--threads 1,2]
+        [--nets small,chi] [--variants today,fused,bf16,fused_bf16] [--device auto] [--json F]
+
+``compile`` and ``all`` are left out of the default variants: on our loaded 2-core CPU their first
+step compiled for up to 12 minutes. On a GPU (bench/gpu_check.sh): --device cuda --nets small,chi
+--threads 0 --batch-size 256 --variants today,fused,bf16,fused_bf16,compile,all.
 """
 import argparse
+import contextlib
+import io
+import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -26,6 +46,16 @@ from dil_ros.training.distributed import DistInfo, resolve_device
 from dil_ros.training.trainer import TrainRequest, train
 
 OBS_DIM, ACTION_DIM = 20, 2      # Push-T low-dim sizes (Chi et al.)
+NETS = {'small': (64, 128, 256), 'chi': (256, 512, 1024), 'tiny': (16, 32)}
+VARIANTS: Dict[str, dict] = {
+    'today': {'optim': {'impl': 'for-loop'}},
+    'foreach': {'optim': {'impl': 'foreach'}},
+    'fused': {'optim': {'impl': 'fused'}},
+    'bf16': {'optim': {'impl': 'for-loop'}, 'train': {'amp': True}},
+    'compile': {'optim': {'impl': 'for-loop'}, 'train': {'compile': True}},
+    'fused_bf16': {'optim': {'impl': 'fused'}, 'train': {'amp': True}},
+    'all': {'optim': {'impl': 'fused'}, 'train': {'amp': True, 'compile': True}},
+}
 
 
 def contract():
@@ -48,17 +78,31 @@ def make_dataset(root: Path) -> Path:
     return write_dataset(root / 'data', episodes, fps=10.0)
 
 
-def ours(dataset: Path, root: Path, down_dims, batch: int, steps: int, device: str) -> float:
+def run_ours(dataset: Path, root: Path, down_dims, batch: int, steps: int, device: str,
+             variant: str = 'fused', threads: int = 0):
+    """One train() run of ``variant``: its TrainResult (samples/s leaves the first step out)."""
+    extra = VARIANTS[variant]
     config = run_config_from_mapping({
-        'train': {'steps': steps, 'batch_size': batch, 'log_every': 10, 'device': device,
-                  'checkpoint_every': 10 ** 6},
+        'train': {'steps': steps + 1, 'batch_size': batch, 'log_every': 10, 'device': device,
+                  'checkpoint_every': 10 ** 6, 'cpu_threads': threads, **extra.get('train', {})},
+        'optim': extra.get('optim', {}),
         'policy': {'down_dims': list(down_dims)}}, '<bench>')
-    result = train(TrainRequest(dataset=dataset, run_dir=root / f'run_{down_dims[0]}',
-                                config=config, contract=contract(), steps=steps, progress=False))
-    return result.samples_per_s
+    run_dir = Path(tempfile.mkdtemp(prefix=f'run_{variant}_', dir=root))
+    with contextlib.redirect_stdout(io.StringIO()):     # train()'s own log lines
+        return train(TrainRequest(dataset=dataset, run_dir=run_dir, config=config,
+                                  contract=contract(), steps=steps + 1, progress=False))
 
 
-def eager(down_dims, batch: int, steps: int, device: str) -> float:
+def ours(dataset: Path, root: Path, down_dims, batch: int, steps: int, device: str,
+         variant: str = 'fused', threads: int = 0) -> float:
+    """samples/s of one train() run (suite.py section c calls this)."""
+    return run_ours(dataset, root, down_dims, batch, steps, device, variant,
+                    threads).samples_per_s
+
+
+def eager(down_dims, batch: int, steps: int, device: str, threads: int = 0) -> float:
+    if threads:
+        torch.set_num_threads(threads)
     dev = resolve_device(device, DistInfo())
     stats = {'observation.state': {'min': [-3.0] * OBS_DIM, 'max': [3.0] * OBS_DIM},
              'action': {'min': [-3.0] * ACTION_DIM, 'max': [3.0] * ACTION_DIM}}
@@ -85,26 +129,73 @@ def eager(down_dims, batch: int, steps: int, device: str) -> float:
     return steps * batch / (time.perf_counter() - t0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--steps', type=int, default=30)
-    parser.add_argument('--batch-size', type=int, default=256)
-    parser.add_argument('--device', default='auto')
-    args = parser.parse_args()
+def measure(nets, variants, threads_list, batch: int, steps: int, rounds: int, device: str,
+            say=print) -> list:
+    """Rows {net, threads, variant, samples_s, vs_today, first_step_s}: best of ``rounds``."""
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         dataset = make_dataset(Path(tmp))
-        rows = []
-        for dims in ((256, 512, 1024), (64, 128, 256)):
-            plain = eager(dims, args.batch_size, args.steps, args.device)
-            mine = ours(dataset, Path(tmp), dims, args.batch_size, args.steps, args.device)
-            rows.append((dims, mine, plain))
+        for net in nets:
+            for threads in threads_list:
+                best: Dict[str, float] = {}
+                first: Dict[str, Optional[float]] = {}
+                for r in range(rounds):
+                    order = list(variants) + ['plain']
+                    for variant in order if r % 2 == 0 else order[::-1]:
+                        if variant == 'plain':
+                            value = eager(NETS[net], batch, steps, device, threads)
+                        else:
+                            result = run_ours(dataset, Path(tmp), NETS[net], batch, steps,
+                                              device, variant, threads)
+                            value = result.samples_per_s
+                            first.setdefault(variant, result.first_step_s)
+                        best[variant] = max(best.get(variant, 0.0), value)
+                        say(f'  {net} {threads} thread(s) round {r + 1}: {variant} '
+                            f'{value:.1f} samples/s', flush=True)
+                base = best.get('today')
+                for variant in list(variants) + ['plain']:
+                    rows.append({'net': net, 'down_dims': list(NETS[net]), 'batch': batch,
+                                 'threads': threads, 'variant': variant,
+                                 'samples_s': round(best[variant], 1),
+                                 'vs_today': round(best[variant] / base, 2) if base else None,
+                                 'first_step_s': (round(first[variant], 1)
+                                                  if first.get(variant) is not None else None)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--steps', type=int, default=10, help='timed steps per run')
+    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--threads', default='1,2', help='torch CPU threads (0: default)')
+    parser.add_argument('--nets', default='small', help=f'comma list of {sorted(NETS)}')
+    parser.add_argument('--variants', default='today,fused,bf16,fused_bf16',
+                        help=f'comma list of {list(VARIANTS)}')
+    parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--device', default='auto')
+    parser.add_argument('--json', type=Path, help='write the rows here')
+    args = parser.parse_args()
+    variants = [v.strip() for v in args.variants.split(',') if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f'--variants: unknown {unknown}; choose from {list(VARIANTS)}')
+    nets = [n.strip() for n in args.nets.split(',') if n.strip()]
+    threads = [int(t) for t in args.threads.split(',')]
+    rows = measure(nets, variants, threads, args.batch_size, args.steps, args.rounds,
+                   args.device)
     device = resolve_device(args.device, DistInfo())
-    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
-        f'CPU, {torch.get_num_threads()} threads'
-    print(f'training samples/s, batch {args.batch_size}, {args.steps} timed steps, {name}')
-    print(f'{"down_dims":>18s} {"dil_ros":>10s} {"plain eager":>12s} {"ratio":>7s}')
-    for dims, mine, plain in rows:
-        print(f'{str(list(dims)):>18s} {mine:10.0f} {plain:12.0f} {mine / plain:7.2f}')
+    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'
+    print(f'training samples/s, batch {args.batch_size}, {args.steps} timed steps, best of '
+          f'{args.rounds} interleaved rounds, {name}')
+    print(f'{"net":>6s} {"threads":>7s} {"variant":>8s} {"samples/s":>10s} {"vs today":>9s} '
+          f'{"1st step s":>10s}')
+    for r in rows:
+        vs = f'{r["vs_today"]:.2f}' if r['vs_today'] is not None else '-'
+        first = f'{r["first_step_s"]:.1f}' if r['first_step_s'] is not None else '-'
+        print(f'{r["net"]:>6s} {r["threads"]:>7d} {r["variant"]:>8s} {r["samples_s"]:10.1f} '
+              f'{vs:>9s} {first:>10s}')
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == '__main__':

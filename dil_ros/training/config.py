@@ -3,9 +3,9 @@
 Layout of config/train_*.yaml (every section and key optional; defaults are Chi et al.'s)::
 
     train:      {steps, batch_size, seed, checkpoint_every, checkpoint_minutes, log_every,
-                 num_workers, device, amp, cpu_threads, episodes, val_episodes, val_every,
-                 val_batches}
-    optim:      {lr, betas, weight_decay, warmup_steps, lr_scheduler}
+                 num_workers, device, amp, amp_dtype, compile, cpu_threads, episodes,
+                 val_episodes, val_every, val_batches}
+    optim:      {lr, betas, weight_decay, warmup_steps, lr_scheduler, impl}
     ema:        {enabled, power, max_value, min_value, inv_gamma, update_after_step}
     policy:     PolicyConfig fields (dil_ros/policy/config.py)
     regression: RegressionConfig fields (dil_ros/policy/regression.py), for --baseline
@@ -35,8 +35,12 @@ class OptimConfig:
     weight_decay: float = 1e-6
     warmup_steps: int = 500
     lr_scheduler: str = 'cosine'
+    impl: str = 'auto'        # AdamW kernel: auto (= fused), fused, foreach, for-loop (speed.py)
 
     def __post_init__(self):
+        from dil_ros.training.speed import OPTIM_IMPLS
+        if self.impl not in OPTIM_IMPLS:
+            raise ValueError(f'impl must be one of {", ".join(OPTIM_IMPLS)}, got {self.impl!r}')
         self.betas = tuple(float(b) for b in self.betas)
         if self.lr <= 0:
             raise ValueError(f'lr must be > 0, got {self.lr}')
@@ -75,7 +79,9 @@ class TrainConfig:
     log_every: int = 50
     num_workers: int = 0
     device: str = 'auto'
-    amp: bool = False
+    amp: bool = False         # mixed precision (autocast), see speed.py
+    amp_dtype: str = 'auto'   # auto: bf16 on a CPU and on CUDA that has it, else fp16; bf16; fp16
+    compile: bool = False     # torch.compile the loss step (pays a compile on the first step)
     cpu_threads: int = 0      # torch CPU threads; 0 keeps torch's default
     episodes: Union[str, float] = 'all'         # training episodes (dil_ros/training/episodes.py)
     val_episodes: Union[str, float] = 'none'    # held-out episodes for the validation loss
@@ -90,6 +96,10 @@ class TrainConfig:
         for name in ('num_workers', 'cpu_threads'):
             if getattr(self, name) < 0:
                 raise ValueError(f'{name} must be >= 0, got {getattr(self, name)}')
+        from dil_ros.training.speed import AMP_DTYPES
+        if self.amp_dtype not in AMP_DTYPES:
+            raise ValueError(f'amp_dtype must be one of {", ".join(AMP_DTYPES)}, '
+                             f'got {self.amp_dtype!r}')
         if not self.checkpoint_minutes > 0:
             raise ValueError(f'checkpoint_minutes must be > 0, got {self.checkpoint_minutes}')
         if self.device != 'auto' and not self.device.split(':')[0] in ('cpu', 'cuda', 'mps'):

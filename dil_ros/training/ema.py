@@ -3,9 +3,14 @@
 decay(step) = clamp(1 - (1 + s / inv_gamma) ** -power, min_value, max_value),
 s = step - update_after_step - 1 (decay 0 while s <= 0, i.e. the average starts as a copy).
 BatchNorm parameters, frozen parameters (such as normaliser statistics) and buffers are copied.
+
+The update runs as a few ``torch._foreach_*`` calls over all tensors at once rather than one
+``mul_``/``add_`` pair per parameter: the same arithmetic in the same order (tests hold it equal to
+the per-tensor form bit for bit), with the Python and dispatch cost paid once per step instead of
+once per tensor (a few hundred for a U-Net).
 """
 import copy
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 import torch
 from torch import nn
@@ -21,6 +26,8 @@ class EMAModel:
         self.averaged_model = copy.deepcopy(model).eval().requires_grad_(False)
         self.optimization_step = 0
         self.decay = 0.0
+        self._pairs: Tuple[Any, List, List, List, List] = (None, [], [], [], [])
+        self._convert = False
 
     def get_decay(self, optimization_step: int) -> float:
         c = self.config
@@ -30,21 +37,40 @@ class EMAModel:
         value = 1 - (1 + s / c.inv_gamma) ** -c.power
         return max(c.min_value, min(value, c.max_value))
 
-    @torch.no_grad()
-    def step(self, model: nn.Module) -> None:
-        self.decay = self.get_decay(self.optimization_step)
+    def _tensor_pairs(self, model: nn.Module):
+        """(averaged, source, copied-to, copied-from) tensor lists, built once per model."""
+        if self._pairs[0] is model:
+            return self._pairs[1:]
+        avg, src, dst, copied = [], [], [], []
         for module, ema_module in zip(model.modules(), self.averaged_model.modules()):
             copy_only = isinstance(module, nn.modules.batchnorm._BatchNorm)
             for param, ema_param in zip(module.parameters(recurse=False),
                                         ema_module.parameters(recurse=False)):
-                data = param.detach().to(dtype=ema_param.dtype)
                 if copy_only or not param.requires_grad:
-                    ema_param.copy_(data)
+                    dst.append(ema_param)
+                    copied.append(param)
                 else:
-                    ema_param.mul_(self.decay).add_(data, alpha=1 - self.decay)
+                    avg.append(ema_param)
+                    src.append(param)
             for buf, ema_buf in zip(module.buffers(recurse=False),
                                     ema_module.buffers(recurse=False)):
-                ema_buf.copy_(buf)
+                dst.append(ema_buf)
+                copied.append(buf)
+        self._pairs = (model, avg, src, dst, copied)
+        self._convert = any(a.dtype != s.dtype for a, s in zip(avg, src))
+        return self._pairs[1:]
+
+    @torch.no_grad()
+    def step(self, model: nn.Module) -> None:
+        self.decay = self.get_decay(self.optimization_step)
+        avg, src, dst, copied = self._tensor_pairs(model)
+        if avg:
+            if self._convert:      # a model in another dtype than its average (rare)
+                src = [s.to(dtype=a.dtype) for a, s in zip(avg, src)]
+            torch._foreach_mul_(avg, self.decay)
+            torch._foreach_add_(avg, src, alpha=1 - self.decay)
+        if dst:
+            torch._foreach_copy_(dst, copied)
         self.optimization_step += 1
 
     def state_dict(self) -> Dict[str, Any]:

@@ -10,7 +10,6 @@ A checkpoint is written every ``train.checkpoint_every`` steps, whenever
 early (``--time-limit`` spent, Ctrl+C); the validation loss is computed at each of those and every
 ``train.val_every`` steps.
 """
-import contextlib
 import dataclasses
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from dil_ros.training.checkpoint import (FORMAT, latest_path, rng_state, save_at
 from dil_ros.training.ema import EMAModel
 from dil_ros.training.logger import RunLogger
 from dil_ros.training.schedule import BudgetSizer, make_lr_scheduler, resize_lr_scheduler
+from dil_ros.training.speed import autocast, compiled, make_optimizer, needs_grad_scaler
 from dil_ros.training.stopping import format_duration
 from dil_ros.training.validation import Validator
 
@@ -36,14 +36,6 @@ STOP_REASONS = (None, 'time limit', 'interrupted')
 
 def step_seed(seed: int, rank: int, step: int) -> int:
     return ((seed * 1000003 + rank) * 1000003 + step) % (2 ** 63)
-
-
-def autocast(device: torch.device, enabled: bool):
-    """Mixed precision as configured: fp16 on CUDA, bf16 on the CPU (a no-op when off)."""
-    if not enabled:
-        return contextlib.nullcontext()
-    dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
-    return torch.autocast(device.type, dtype=dtype)
 
 
 def run_loop(s):
@@ -59,13 +51,12 @@ def run_loop(s):
                           config.vision).to(device)
     objective = objective_for(s.kind, policy, config.policy)
     params = [p for p in policy.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.optim.lr, betas=config.optim.betas,
-                                  weight_decay=config.optim.weight_decay)
+    optimizer = make_optimizer(params, config.optim, device)
     total = cfg_t.steps
     lr_scheduler = make_lr_scheduler(config.optim, optimizer, total,
                                      say if ckpt is None else None)
     ema = EMAModel(policy, config.ema) if config.ema.enabled else None
-    scaler = torch.amp.GradScaler('cuda', enabled=cfg_t.amp and device.type == 'cuda')
+    scaler = torch.amp.GradScaler('cuda', enabled=needs_grad_scaler(device, cfg_t))
     start, history, val_history, sized = 0, [], [], False
     if ckpt is not None:
         policy.load_state_dict(ckpt['model'])
@@ -85,6 +76,7 @@ def run_loop(s):
     if info.enabled:
         model = torch.nn.parallel.DistributedDataParallel(
             objective, device_ids=[device.index] if device.type == 'cuda' else None)
+    model = compiled(model, cfg_t)
     per_rank = cfg_t.batch_size // info.world_size
     stream = IndexStream(len(s.windows), per_rank, cfg_t.seed, info)
     batches = batch_iterator(s.windows, stream, start, device, cfg_t.num_workers)
@@ -113,7 +105,7 @@ def run_loop(s):
 
     def validate(step: int) -> None:
         if validator is not None and (not logger.val_history or logger.val_history[-1][0] != step):
-            logger.val_scalar(step, validator.loss(lambda: autocast(device, cfg_t.amp)))
+            logger.val_scalar(step, validator.loss(lambda: autocast(device, cfg_t)))
 
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -139,13 +131,13 @@ def run_loop(s):
     sizer = None
     if s.stop.deadline is not None and not sized and start < total:
         sizer = BudgetSizer(start, total, s.stop.remaining())
-    stopped, step = None, start
+    stopped, step, first_step_s = None, start, None
     with s.stop:
         while step < end:
             batch = next(batches)
             generator.manual_seed(step_seed(cfg_t.seed, info.rank, step))
             draws = objective.draw(batch['action'], generator)   # noise, timesteps, crops
-            with autocast(device, cfg_t.amp):
+            with autocast(device, cfg_t):
                 loss = model(batch['obs'], batch['action'], *draws)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -158,6 +150,11 @@ def run_loop(s):
             n_sum += 1
             step = done = step + 1
             bar.update(1)
+            if done == start + 1:
+                first_step_s = time.perf_counter() - t0
+                if cfg_t.compile and say:
+                    say(f'train.compile: the first step (compiling the loss step) took '
+                        f'{first_step_s:.1f} s')
             if done == warm:
                 t0, t_aside = time.perf_counter(), 0.0
             if sizer is not None:     # rank 0 times the pace; every rank takes its decision
@@ -223,4 +220,5 @@ def run_loop(s):
                        samples_per_s=trained * cfg_t.batch_size / max(elapsed, 1e-9),
                        history=list(logger.history),
                        val_loss=logger.val_history[-1][1] if logger.val_history else None,
-                       val_history=list(logger.val_history), stopped=stopped, split=s.split)
+                       val_history=list(logger.val_history), stopped=stopped, split=s.split,
+                       first_step_s=first_step_s)

@@ -22,11 +22,11 @@ def contract_2d():
     return bimodal_contract()
 
 
-def _tiny_mapping(**train):
+def _tiny_mapping(optim=None, **train):
     return {
         'train': {'steps': 6, 'batch_size': 16, 'seed': 0, 'checkpoint_every': 3, 'log_every': 2,
                   **train},
-        'optim': {'lr': 1.0e-3, 'warmup_steps': 2},
+        'optim': {'lr': 1.0e-3, 'warmup_steps': 2, **(optim or {})},
         'policy': {'down_dims': [16, 32], 'diffusion_step_embed_dim': 16, 'kernel_size': 3,
                    'num_inference_steps': 4},
         'regression': {'hidden_dims': [32]},
@@ -35,13 +35,14 @@ def _tiny_mapping(**train):
 
 @pytest.fixture
 def train_request():
-    """``train_request(dataset, run_dir, contract, kind, steps, resume, **train)``: a tiny run."""
+    """``train_request(dataset, run_dir, contract, kind, steps, resume, optim={...}, **train)``:
+    a tiny run."""
     from dil_ros.training.config import run_config_from_mapping
     from dil_ros.training.trainer import TrainRequest
 
     def make(dataset, run_dir, contract, kind='diffusion', steps=6, resume=False, stop_at=None,
-             **train_cfg):
-        config = run_config_from_mapping(_tiny_mapping(**train_cfg), '<tiny>')
+             optim=None, **train_cfg):
+        config = run_config_from_mapping(_tiny_mapping(optim, **train_cfg), '<tiny>')
         return TrainRequest(dataset=dataset, run_dir=run_dir,
                             config=None if resume else config,
                             contract=None if resume else contract, kind=kind, steps=steps,
