@@ -48,3 +48,23 @@ def test_aot_on_cuda(exported):
     form = load_policy_form(path, 'aot', 'cuda')
     obs, _ = synthetic_inputs(policy, device='cuda')
     assert form(obs).device.type == 'cuda'
+
+
+def test_cuda_graph_form_of_a_camera_policy_at_native_frame_size(tmp_path):
+    """The node's path: the form is captured at the policy's input size (warm-up), the camera
+    sends 60x80 frames; the first such call captures again and matches policy.ts."""
+    from dil_ros.accel.synthetic import TINY, camera_contract
+    from dil_ros.policy.vision_encoder import VisionConfig
+    contract = camera_contract(1, size=40, crop=36)
+    policy = synthetic_policy(TINY, num_inference_steps=4, contract=contract,
+                              vision=VisionConfig(base_width=16, num_keypoints=8, feature_dim=16))
+    path = export_synthetic(policy, tmp_path / 'policy.ts', contract)
+    reference = load_policy_form(path, 'torchscript', 'cuda')
+    graph = load_policy_form(path, 'cuda_graph', 'cuda')
+    obs, noise = synthetic_inputs(policy, device='cuda')
+    key = policy.cameras[0].key
+    native = {**obs, key: torch.randint(0, 256, (1, 2, 60, 80, 3), dtype=torch.uint8)}
+    for inputs in (obs, native):
+        err = max_abs_error(reference, graph, inputs, noise)
+        print(f'cuda_graph camera policy {list(inputs[key].shape)}: max abs err {err:.3g}')
+        assert err <= TOLERANCE['cuda_graph'] * action_range(policy)
