@@ -56,8 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--device', default='auto', help='auto | cpu | cuda | cuda:N')
     parser.add_argument('--tiny', action='store_true',
                         help='section a/b on a tiny U-Net (16, 32) only: a smoke test in seconds')
-    parser.add_argument('--forms', default='eager,torchscript,aot,cuda_graph,fp16',
-                        help='section a forms (cuda_graph and fp16 run on a GPU only)')
+    parser.add_argument('--forms', default='eager,torchscript,aot,onnx,cuda_graph,fp16',
+                        help='section a forms (cuda_graph and fp16 run on a GPU only; onnx '
+                             'candidates: onnx_extended, onnx_basic, onnx_noopt, onnx_wrapper, openvino, '
+                             'openvino_bf16)')
     parser.add_argument('--nets', default='small,chi', help=f'section a/b nets: {sorted(NETS)}')
     parser.add_argument('--steps', type=int, default=10, help='DDIM inference steps')
     parser.add_argument('--iters', type=int, default=0, help='timed calls (0: 20 quick, 200)')
@@ -193,7 +195,9 @@ def section_b(args) -> Dict[str, Any]:
 
 
 def section_c(args) -> Dict[str, Any]:
-    """Training samples/s through bench/bench_train.py's functions (ours vs a plain eager loop)."""
+    """Training samples/s through bench/bench_train.py's functions: today's step (the plain
+    eager AdamW step of before issue 14) vs our default speed settings vs a plain eager loop, at
+    batch 64 and 256 (CPU; 256 on a GPU), interleaved rounds, the best round of each."""
     import importlib.util
     path = BENCH_DIR / 'bench_train.py'
     if not path.is_file():
@@ -201,24 +205,26 @@ def section_c(args) -> Dict[str, Any]:
     spec = importlib.util.spec_from_file_location('bench_train', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if not all(hasattr(module, f) for f in ('make_dataset', 'ours', 'eager')):
+    if not all(hasattr(module, f) for f in ('measure', 'NEW_VARIANT')):
         return section_external('c', args)  # its functions changed: run it as a script
     torch, device, message = _setup_torch(args)
-    steps, batch = (3, 32) if args.quick or args.tiny else (10, 256 if device.type == 'cuda'
-                                                             else 64)
+    if args.quick or args.tiny:
+        steps, batches, rounds = 3, (32,), 1
+    else:
+        steps, batches, rounds = 8, ((256,) if device.type == 'cuda' else (64, 256)), 2
+    variants = ['today', module.NEW_VARIANT]
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        dataset = module.make_dataset(Path(tmp))
-        for net in _nets(args):
-            dims = NETS[net]
-            plain = module.eager(dims, batch, steps, str(device))
-            ours = module.ours(dataset, Path(tmp), dims, batch, steps, str(device))
-            rows.append({'net': net, 'down_dims': list(dims), 'batch': batch, 'steps': steps,
-                         'dil_ros_samples_s': round(ours, 1), 'plain_eager_samples_s':
-                         round(plain, 1), 'ratio': round(ours / plain, 2)})
-            print(f'c: {net}: {ours:.0f} vs {plain:.0f} samples/s', flush=True)
-    return {'rows': rows, 'notes': [message, f'torch threads {torch.get_num_threads()}; '
-                                    'Push-T low-dim sizes (bench/bench_train.py)']}
+    for batch in batches:
+        for row in module.measure(_nets(args), variants, [args.threads], batch, steps, rounds,
+                                  str(device), say=lambda *a, **k: None):
+            rows.append(row)
+            print(f'c: {row["net"]} batch {batch} {row["variant"]}: {row["samples_s"]:.1f} '
+                  f'samples/s ({row["vs_today"]}x today)', flush=True)
+    new = module.VARIANTS[module.NEW_VARIANT]
+    return {'rows': rows, 'notes': [
+        message, f'torch threads {args.threads or torch.get_num_threads()}; Push-T low-dim '
+        f'sizes; today = optim.impl for-loop, fp32; {module.NEW_VARIANT} = {new} '
+        '(bench/bench_train.py)']}
 
 
 def section_external(section: str, args) -> Dict[str, Any]:
@@ -228,6 +234,12 @@ def section_external(section: str, args) -> Dict[str, Any]:
     if not path.is_file():
         return {'status': 'skipped', 'reason': f'bench/{script} not found', 'rows': []}
     cmd = [sys.executable, str(path)] + (quick_args if args.quick else full_args)
+    if section == 'f':   # cameras: the suite's device, threads and forms (bf16 always timed)
+        forms = [f.strip() for f in args.forms.split(',')]
+        forms = ['eager', 'torchscript', 'bf16'] + [f for f in ('fp16', 'cuda_graph', 'aot')
+                                                    if f in forms]
+        cmd += ['--device', args.device, '--threads', str(args.threads),
+                '--forms', ','.join(forms)]
     with tempfile.TemporaryDirectory() as tmp:
         out_json = Path(tmp) / 'out.json'
         takes_json = '--json' in path.read_text()

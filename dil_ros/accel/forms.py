@@ -178,6 +178,8 @@ def build_form(policy: nn.Module, form: str, device: torch.device,
         return CudaGraphPolicy(script_policy(policy), obs, int(noise.shape[0]), device=device)
     if form in ('fp16', 'bf16'):
         return script_policy(reduced_precision_policy(policy, form))
+    if form in ONNX_VARIANTS:
+        return _build_onnx(policy, form, device, obs, noise, workdir)
     if form == 'aot':
         if workdir is None:
             raise AccelError('build_form aot: needs a workdir for the .pt2 package')
@@ -186,6 +188,39 @@ def build_form(policy: nn.Module, form: str, device: torch.device,
         runner, meta = load_aot(pt2, device)
         return AotPolicy(runner, meta, device, str(pt2))
     raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
+
+
+# Benchmark candidates of the onnx form (README, Benchmarks a): onnxruntime at each graph
+# optimisation level, and OpenVINO on the same file. form onnx is onnxruntime with level 'all'.
+ONNX_VARIANTS = {'onnx': 'all', 'onnx_extended': 'extended', 'onnx_basic': 'basic',
+                 'onnx_noopt': 'disable', 'openvino': 'f32', 'openvino_bf16': 'bf16',
+                 'onnx_wrapper': 'all'}
+
+
+def _build_onnx(policy: nn.Module, form: str, device: torch.device,
+                obs: Dict[str, torch.Tensor], noise: torch.Tensor,
+                workdir: Optional[Path]) -> Callable[..., torch.Tensor]:
+    """policy.onnx of ``policy`` in ``workdir`` (written once per workdir), run as ``form``."""
+    from dil_ros.accel.onnx_export import export_onnx, read_onnx
+    from dil_ros.accel.onnx_runtime import load_onnx
+
+    if workdir is None:
+        raise AccelError(f'build_form {form}: needs a workdir for policy.onnx')
+    if form == 'onnx_wrapper':
+        from dil_ros.accel.onnx_wrapper import OnnxWrapperPolicy
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+        wrapped = OnnxWrapperPolicy(policy, obs, noise, Path(workdir))
+        policy.to(device)
+        return wrapped
+    path = Path(workdir) / f'policy_b{int(noise.shape[0])}.onnx'
+    if not path.is_file():
+        export_onnx(policy, path, _bench_meta(policy), obs, noise)
+        policy.to(device)
+    meta, _ = read_onnx(path)
+    if form.startswith('openvino'):
+        from dil_ros.accel.openvino_runtime import load_openvino
+        return load_openvino(path, meta, precision=ONNX_VARIANTS[form])
+    return load_onnx(path, device, meta, level=ONNX_VARIANTS[form])[0]
 
 
 def _bench_meta(policy: nn.Module) -> Dict[str, Any]:

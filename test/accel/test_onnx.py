@@ -19,12 +19,13 @@ FP32_BOUND = 1e-4   # issue 14: fp32 onnx within 1e-4 of policy.ts on the same n
 
 @pytest.fixture(scope='module')
 def onnx_state(exported, tmp_path_factory):
-    """(eager tiny policy DDIM-4, its policy.ts with policy.onnx beside it, export report)."""
+    """(eager tiny policy DDIM-4, its policy.ts with policy.onnx beside it, export report,
+    policy.ts loaded: loading TorchScript is the slow part, done once)."""
     policy, source = exported
     path = tmp_path_factory.mktemp('onnx') / 'policy.ts'
     path.write_bytes(source.read_bytes())
     report = export_forms(policy, path, ['onnx'], device='cpu')
-    return policy, path, report['onnx']
+    return policy, path, report['onnx'], load_artifact(path).module
 
 
 @pytest.fixture(scope='module')
@@ -40,51 +41,46 @@ def onnx_camera(tmp_path_factory):
                                                   feature_dim=16))
     path = export_synthetic(policy, tmp_path_factory.mktemp('onnx_cam') / 'policy.ts', contract)
     export_forms(policy, path, ['onnx'], device='cpu')
-    return policy, path
+    return policy, path, load_artifact(path).module
 
 
 def test_state_policy_matches_policy_ts_on_the_same_noise(onnx_state):
-    _, path, report = onnx_state
+    policy, path, report, reference = onnx_state
     assert report['max_abs_err'] <= report['bound']
     form = load_policy_form(path, 'onnx', 'cpu')
     assert form.form == 'onnx' and form.path == sibling_path(path, 'onnx')
     assert 'onnxruntime CPU provider' in form.message
-    reference = load_artifact(path)
     for seed in (1, 2):
-        obs, noise = synthetic_inputs(reference_policy(onnx_state), seed=seed)
+        obs, noise = synthetic_inputs(policy, seed=seed)
         with torch.no_grad():
-            expected = reference.module(obs, noise)
+            expected = reference(obs, noise)
         assert (form(obs, noise) - expected).abs().max() <= FP32_BOUND
-    obs, _ = synthetic_inputs(reference_policy(onnx_state))
+    obs, _ = synthetic_inputs(policy)
     drawn = form(obs)                       # noise drawn inside, as policy.ts does
     assert drawn.shape == (1, 16, 3) and torch.isfinite(drawn).all()
 
 
-def reference_policy(fixture):
-    return fixture[0]
-
-
+@pytest.mark.slow   # TorchScript's first calls of the camera net: minutes on a loaded 2-core box
 def test_camera_policy_takes_uint8_frames_and_matches(onnx_camera):
     from dil_ros.policy.vision_preprocess import resize_frames
-    policy, path = onnx_camera
+    policy, path, reference = onnx_camera
     form = load_policy_form(path, 'onnx', 'cpu')
-    reference = load_artifact(path)
     obs, noise = synthetic_inputs(policy, seed=4)
     assert obs['observation.images.cam0'].dtype == torch.uint8
     with torch.no_grad():
-        expected = reference.module(obs, noise)
+        expected = reference(obs, noise)
     assert (form(obs, noise) - expected).abs().max() <= FP32_BOUND
     # frames at another native size are resized as the training cache resizes them
     big = torch.randint(0, 256, (1, 2, 64, 80, 3), dtype=torch.uint8)
     small = torch.from_numpy(resize_frames(big.reshape(2, 64, 80, 3).numpy(), 48, 48))
     with torch.no_grad():
-        expected = reference.module({**obs, 'observation.images.cam0': small[None]}, noise)
+        expected = reference({**obs, 'observation.images.cam0': small[None]}, noise)
     got = form({**obs, 'observation.images.cam0': big}, noise)
     assert (got - expected).abs().max() <= FP32_BOUND
 
 
 def test_wrong_keys_and_shapes_are_named(onnx_state):
-    policy, path, _ = onnx_state
+    policy, path, _, _ = onnx_state
     form = load_policy_form(path, 'onnx', 'cpu')
     obs, noise = synthetic_inputs(policy)
     with pytest.raises(AccelError, match='observation keys'):
@@ -98,7 +94,7 @@ def test_wrong_keys_and_shapes_are_named(onnx_state):
 def test_onnx_records_the_policy_ts_it_was_made_from(onnx_state):
     from dil_ros.accel.onnx_export import read_onnx
     from dil_ros.policy.digest import file_sha256, sidecar_path
-    _, path, _ = onnx_state
+    path = onnx_state[1]
     onnx_path = sibling_path(path, 'onnx')
     meta, content = read_onnx(onnx_path)
     assert meta['made_from'] == {'file': 'policy.ts', 'sha256': file_sha256(path)}
@@ -107,12 +103,12 @@ def test_onnx_records_the_policy_ts_it_was_made_from(onnx_state):
     assert sidecar_path(onnx_path).read_text().split()[0] == file_sha256(onnx_path)
 
 
-def test_binding_refusals_come_before_loading(onnx_state, exported, tmp_path):
+def test_binding_refusals_come_before_loading(onnx_state, tmp_path):
     import onnx
     from onnx import numpy_helper
     from dil_ros.accel.synthetic import TINY, export_synthetic, synthetic_policy
     from dil_ros.policy.digest import file_sha256
-    _, path, _ = onnx_state
+    path = onnx_state[1]
     work = tmp_path / 'policy.ts'
     onnx_path = sibling_path(work, 'onnx')
     onnx_bytes = sibling_path(path, 'onnx').read_bytes()
@@ -149,7 +145,7 @@ def test_binding_refusals_come_before_loading(onnx_state, exported, tmp_path):
 
 
 def test_policy_sha256_pin_applies_to_the_onnx_form(onnx_state):
-    _, path, _ = onnx_state
+    path = onnx_state[1]
     with pytest.raises(AccelError, match='expected ' + 'a' * 64):
         load_policy_form(path, 'onnx', 'cpu', policy_sha256='a' * 64)
     assert json.loads(json.dumps(load_policy_form(
@@ -162,12 +158,11 @@ def test_gpu_providers_within_their_bounds(onnx_state):
     import onnxruntime
     if 'CUDAExecutionProvider' not in onnxruntime.get_available_providers():
         pytest.skip('onnxruntime without the CUDA provider (install onnxruntime-gpu)')
-    policy, path, _ = onnx_state
+    policy, path, _, reference = onnx_state
     form = load_policy_form(path, 'onnx', 'cuda')
-    reference = load_artifact(path)
     obs, noise = synthetic_inputs(policy)
     with torch.no_grad():
-        expected = reference.module(obs, noise)
+        expected = reference(obs, noise)
     tolerance = TOLERANCE['onnx_fp16' if 'TensorRT' in form.message else 'onnx']
     assert (form(obs, noise).cpu() - expected).abs().max() <= tolerance * action_range(policy)
 
@@ -178,7 +173,7 @@ def test_policy_node_runs_form_onnx(onnx_state, ros_context):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'nodes'))
     from policy_harness import PolicyHarness
     from rclpy.lifecycle import TransitionCallbackReturn
-    _, path, _ = onnx_state
+    path = onnx_state[1]
     h = PolicyHarness(policy_path=str(path), form='onnx', start_enabled=True,
                       observation_timeout_s=0.3)
     try:
