@@ -20,6 +20,10 @@ import numpy as np
 
 from dil_ros.control.scheduler import ChunkScheduler
 
+# policy_node forms whose policy takes the prefix: the scripted policy.ts and its fp16/bf16 forms
+# (aot, cuda_graph and onnx trace the plain call only)
+GUIDED_FORMS = ('torchscript', 'fp16', 'bf16')
+
 
 def soft_mask(c: np.ndarray) -> np.ndarray:
     """RTC's decay ``c (e^c - 1) / (e - 1)`` for c in [0, 1] (1 -> 1, 0 -> 0)."""

@@ -3,6 +3,9 @@
 TorchScript's forward runs without the interpreter lock; the Python around it (conversion, the
 form wrapper) and the on_done callback take it. ``inference_mode: process`` moves all of that into
 a worker process (worker_process.py); both give the same actions for the same inputs.
+A request carrying ``prefix``/``prefix_weight`` (handover guided) is passed to the policy with
+them. ``delay_s`` (policy_node's test parameter ``inference_delay_s``) sleeps before each
+inference, to measure hand-over under a slower policy (bench/bench_handover.py).
 """
 import queue
 import threading
@@ -16,15 +19,18 @@ class InferenceWorker:
     """``submit(request)`` returns at once; the worker thread calls
     ``on_done(request, actions | None, error | None, wall_s)`` when the chunk is ready."""
 
-    def __init__(self, module, device: str = 'cpu', on_done: Optional[Callable] = None):
+    def __init__(self, module, device: str = 'cpu', on_done: Optional[Callable] = None,
+                 delay_s: float = 0.0):
         self.module = module
+        self.delay_s = max(0.0, float(delay_s))
         self.device = device
         self.on_done = on_done
         self._queue: 'queue.Queue' = queue.Queue()
         self._thread = threading.Thread(target=self._run, name='policy_inference', daemon=True)
         self._thread.start()
 
-    def infer(self, obs: Dict[str, np.ndarray], noise=None) -> np.ndarray:
+    def infer(self, obs: Dict[str, np.ndarray], noise=None, prefix=None,
+              prefix_weight=None) -> np.ndarray:
         """One synchronous inference: {key: [To, D]} -> [Tp, Da] (physical units).
 
         Camera frames (uint8 [To, H, W, 3]) stay uint8; the policy converts them itself.
@@ -38,7 +44,14 @@ class InferenceWorker:
             noise = torch.as_tensor(np.asarray(noise, dtype=np.float32),
                                     device=self.device).unsqueeze(0)
         with torch.inference_mode():
-            out = self.module(batch, noise)
+            if prefix is None:
+                out = self.module(batch, noise)
+            else:   # [Tp, Da], [Tp] -> batch of one; a PolicyForm's scripted policy.ts
+                guided = getattr(self.module, 'fn', self.module)
+                out = guided(batch, noise, *(
+                    torch.as_tensor(np.asarray(v, dtype=np.float32),
+                                    device=self.device).unsqueeze(0)
+                    for v in (prefix, prefix_weight)))
         return out[0].detach().to('cpu', torch.float64).numpy()
 
     def submit(self, request) -> None:
@@ -50,8 +63,12 @@ class InferenceWorker:
             if request is None:
                 return
             t = time.perf_counter()
+            if self.delay_s > 0:
+                time.sleep(self.delay_s)
             try:
-                actions, error = self.infer(request.obs), None
+                actions, error = self.infer(
+                    request.obs, None, getattr(request, 'prefix', None),
+                    getattr(request, 'prefix_weight', None)), None
             except Exception as exc:  # noqa: BLE001 - reported to the node, which holds
                 actions, error = None, f'{type(exc).__name__}: {exc}'
             if self.on_done is not None:

@@ -23,6 +23,7 @@ from trajectory_msgs.msg import JointTrajectory
 
 from dil_ros.contract import ContractError, default_contract_path, load_contract
 from dil_ros.control.controller import ControlConfig, PolicyController
+from dil_ros.control.guided_handover import GUIDED_FORMS
 from dil_ros.control.inference import InferenceWorker
 from dil_ros.control.scheduler import HANDOVERS
 from dil_ros.errors import DilRosError
@@ -100,6 +101,8 @@ class PolicyNode(LifecycleNode):
             t = time.perf_counter()
             self._worker.infer(warm)
             latency = time.perf_counter() - t
+        if handover == 'guided':      # the guided call too (and a policy.ts too old for it)
+            self._warm_guided(warm, contract)
         self.get_logger().info(f'loaded {policy.path} ({policy.meta["kind"]}; policy.ts sha256 '
                                f'{policy.policy_sha256}) for contract {contract.name}; warm-up '
                                f'inference {latency * 1e3:.1f} ms')
@@ -150,8 +153,14 @@ class PolicyNode(LifecycleNode):
             self.get_logger().warning('inference_mode process does not run the monitor: '
                                       'inferring on a thread')
             mode = 'thread'
+        if self.param('handover') == 'guided' and (mode != 'thread' or self._monitor is not None
+                                                   or policy.form not in GUIDED_FORMS):
+            raise ContractError(f'handover guided needs inference_mode thread, no monitor and a '
+                                f'form in {GUIDED_FORMS}; got {mode!r}, monitor '
+                                f'{self._monitor is not None}, form {policy.form!r}')
         if mode == 'thread':
-            return InferenceWorker(policy, str(policy.device), self._on_inference_done)
+            return InferenceWorker(policy, str(policy.device), self._on_inference_done,
+                                   float(self.param('inference_delay_s')))
         from dil_ros.control.worker_process import ProcessInferenceWorker, WorkerSpec
         # the worker loads the very policy.ts checked here (pinned by its sha256)
         worker = ProcessInferenceWorker(WorkerSpec(
@@ -160,6 +169,16 @@ class PolicyNode(LifecycleNode):
             int(self.param('inference_nice'))), self._on_inference_done)
         self.get_logger().info(f'inference in a worker process: {worker.message}')
         return worker
+
+    def _warm_guided(self, warm, contract) -> None:
+        zeros = np.zeros((contract.horizon, contract.action_dim)), np.zeros(contract.horizon)
+        try:
+            for _ in range(WARMUP_RUNS):
+                self._worker.infer(warm, None, *zeros)
+        except Exception as exc:  # noqa: BLE001 - TorchScript's own error for a missing input
+            raise ContractError(f'{self.param("policy_path")}: handover guided: the policy does '
+                                f'not take a prefix (re-export it with this dil_ros): '
+                                f'{type(exc).__name__}: {str(exc).splitlines()[0]}') from None
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         with self._lock:

@@ -11,7 +11,8 @@ PARAMETERS = {  # name: (default, description)
     'contract': ('', 'robot contract YAML (empty: the package mujoco_arm.yaml)'),
     'device': ('cpu', "'cpu' or 'cuda' (falls back to cpu with a warning)"),
     'form': ('torchscript', 'faster form of the same policy: torchscript | cuda_graph | fp16 | '
-                            'bf16 | aot | onnx (sibling files from `dil-ros export --forms`)'),
+                            'bf16 | aot | onnx | openvino (sibling files from `dil-ros export '
+                            '--forms`)'),
     'output_mode': ('forward_command', f'one of {OUTPUT_MODES}'),
     'controller': ('', 'name in /<controller>/... (empty: contract action.controller)'),
     'control_rate_hz': (100.0, 'command / control loop rate'),
@@ -19,7 +20,12 @@ PARAMETERS = {  # name: (default, description)
                                    "contract key's max_age_s wins; dil-ros convert's default "
                                    '--max-staleness is the same 0.5 s)'),
     'inference_lead_s': (0.05, 'margin over measured latency when starting the next inference'),
-    'handover': ('crossfade', f'chunk hand-over: one of {HANDOVERS}'),
+    'handover': ('crossfade', f'chunk hand-over: one of {HANDOVERS} (guided: the sampler '
+                              'inpaints each chunk to agree with the one in force; a policy.ts '
+                              'exported by this version, forms torchscript/fp16/bf16, thread '
+                              'inference)'),
+    'inference_delay_s': (0.0, 'test parameter: seconds the inference thread sleeps before '
+                               'each chunk (a slower policy, for hand-over benchmarks); 0 off'),
     'crossfade_steps': (20, 'control steps over which a hand-over offset fades out'),
     'start_enabled': (False, 'command right after activation (else call ~/enable)'),
     'inference_threads': (1, 'torch intra-op threads (0: torch default)'),
