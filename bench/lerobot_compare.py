@@ -128,6 +128,15 @@ def compare(nets: Sequence[str], net_dims: Dict[str, Sequence[int]], steps: int,
                 notes.append(f'{pt2}: not used ({exc})')
         else:
             notes.append(f'{net}: no policy.pt2 from section a in {pt2.parent}; aot not compared')
+        onnx_file = cache / f'{net}_{steps}' / 'policy_b1.onnx'   # section a's form onnx
+        if onnx_file.is_file():
+            try:
+                from dil_ros.accel.onnx_export import read_onnx
+                from dil_ros.accel.onnx_runtime import load_onnx
+                onnx_form, _ = load_onnx(onnx_file, device, read_onnx(onnx_file)[0])
+                candidates['onnx'] = lambda: onnx_form(obs, noise)
+            except Exception as exc:  # noqa: BLE001 - a stale cache only loses a column
+                notes.append(f'{onnx_file}: not used ({exc})')
         timed = time_round_robin(candidates, device, iters, warmup)
         base = timed['lerobot.select_action']['median_ms']
         for name, stats in timed.items():

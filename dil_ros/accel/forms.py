@@ -11,6 +11,8 @@ fp16, bf16   policy.fp16.ts / policy.bf16.ts (sibling)   GPU (bf16 also runs on 
 aot          policy.pt2 (sibling, or the .pt2 given)     the device type it was compiled for
 onnx         policy.onnx (sibling), onnxruntime          CPU; CUDA/TensorRT (fp16) with
                                                          onnxruntime-gpu (onnx_runtime.py)
+openvino     policy.onnx (sibling), OpenVINO (optional)  CPU; bf16 where the CPU has bf16 units
+                                                         (AMX, AVX512-BF16), else fp32
 ===========  ==========================================  =========================================
 
 The sibling files are written next to policy.ts by ``export_forms`` from the eager policy
@@ -35,7 +37,7 @@ from dil_ros.accel.precision import reduced_precision_policy
 from dil_ros.contract import Contract
 from dil_ros.policy.digest import file_sha256
 
-FORMS = ('torchscript', 'cuda_graph', 'fp16', 'bf16', 'aot', 'onnx')
+FORMS = ('torchscript', 'cuda_graph', 'fp16', 'bf16', 'aot', 'onnx', 'openvino')
 
 
 @dataclass
@@ -71,7 +73,7 @@ def sibling_path(path: Union[str, Path], form: str) -> Path:
     path = Path(path)
     if form == 'aot':
         return path.with_suffix('.pt2')
-    if form == 'onnx':
+    if form in ('onnx', 'openvino'):
         return path.with_suffix('.onnx')
     if form in ('fp16', 'bf16'):
         return path.with_suffix(f'.{form}.ts')
@@ -121,7 +123,7 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
         raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
     dev, message = resolve_device(device)
     path = Path(path)
-    if (form == 'aot' and path.suffix == '.pt2') or (form == 'onnx' and path.suffix == '.onnx'):
+    if (form == 'aot' and path.suffix == '.pt2') or (form in ('onnx', 'openvino') and path.suffix == '.onnx'):
         path = path.with_suffix('.ts')   # the policy.ts it sits beside
     if form == 'cuda_graph' and dev.type != 'cuda':
         form, message = 'torchscript', message + '; form cuda_graph needs CUDA: using torchscript'
@@ -147,7 +149,7 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
     if policy_sha256 and digest != normalize_sha256(policy_sha256, f'{path}: expected sha256'):
         raise AccelError(f'{path}: sha256 is {digest}, expected {policy_sha256}')
     reader = None
-    if form == 'onnx':
+    if form in ('onnx', 'openvino'):
         from dil_ros.accel.onnx_export import read_onnx
         reader = read_onnx
     meta = validate_metadata(check_binding(source, path, digest, reader), str(source))
@@ -161,6 +163,14 @@ def load_policy_form(path: Union[str, Path], form: str = 'torchscript', device: 
         from dil_ros.accel.onnx_runtime import load_onnx
         runner, providers = load_onnx(source, dev, meta)
         return PolicyForm(form, dev, meta, source, runner, f'{message}; {providers}', digest)
+    if form == 'openvino':
+        from dil_ros.accel.openvino_runtime import load_openvino
+        if dev.type != 'cpu':
+            message += f'; form openvino runs on the CPU, not {dev}'
+            dev = torch.device('cpu')
+        runner = load_openvino(source, meta, precision='auto')
+        return PolicyForm(form, dev, meta, source, runner, f'{message}; {runner.precision_note}',
+                          digest)
     artifact = load_artifact(source, device=str(dev))
     return PolicyForm(form, dev, artifact.meta, source, artifact.module, message, digest)
 
@@ -193,7 +203,8 @@ def build_form(policy: nn.Module, form: str, device: torch.device,
 # Benchmark candidates of the onnx form (README, Benchmarks a): onnxruntime at each graph
 # optimisation level, and OpenVINO on the same file. form onnx is onnxruntime with level 'all'.
 ONNX_VARIANTS = {'onnx': 'all', 'onnx_extended': 'extended', 'onnx_basic': 'basic',
-                 'onnx_noopt': 'disable', 'openvino': 'f32', 'openvino_bf16': 'bf16',
+                 'onnx_noopt': 'disable', 'openvino': 'auto', 'openvino_f32': 'f32',
+                 'openvino_bf16': 'bf16',
                  'onnx_wrapper': 'all'}
 
 
@@ -261,9 +272,10 @@ def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[s
                           {**meta, 'precision': form}, seal=True)
         elif form == 'aot':
             export_aot(policy, target, bound, obs, noise)
-        elif form == 'onnx':
+        elif form in ('onnx', 'openvino'):   # one policy.onnx serves both
             from dil_ros.accel.onnx_export import export_onnx
-            export_onnx(policy, target, bound, obs, noise)
+            if form == 'onnx' or 'onnx' not in report:
+                export_onnx(policy, target, bound, obs, noise)
             policy = policy.to(dev)   # the export traced it on the CPU
         else:
             raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
@@ -273,6 +285,8 @@ def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[s
         tolerance = TOLERANCE[form]
         if form == 'onnx' and 'TensorRT' in loaded.message:
             tolerance = TOLERANCE['onnx_fp16']
+        if form == 'openvino' and 'bf16' not in loaded.message:
+            tolerance = TOLERANCE['onnx']
         bound_err = tolerance * action_range(policy)
         report[form] = {'path': str(target), 'max_abs_err': err, 'bound': bound_err}
         if not err <= bound_err:

@@ -11,10 +11,11 @@ already fixes the step count at export, so nothing is lost; one ``session.run`` 
 per-step Python or copies; the runtime folds the step-embedding half of every FiLM term into
 constants and fuses across steps; and a Jetson builds one TensorRT engine from one file.
 
-The export traces the eager policy with TorchScript's ONNX exporter (``dynamo=False``: the dynamo
-exporter did not finish within 15 minutes on the small U-Net with the loop unrolled). While tracing,
-the U-Net's ``conv1d_gemm`` (an unfold + GEMM that helps PyTorch on a CPU and that ONNX cannot
-express) is replaced by ``F.conv1d``, the same sums: every ONNX runtime has a fast native Conv.
+The export traces the eager policy with TorchScript's ONNX exporter (``dynamo=False``: the
+dynamo exporter did not finish in 15 minutes on the small U-Net with the loop unrolled, while the
+trace takes seconds; onnxscript is not needed). While tracing, the U-Net's ``conv1d_gemm`` (an
+unfold + GEMM that helps PyTorch on a CPU and that ONNX cannot express) is replaced by
+``F.conv1d``, the same sums: every ONNX runtime has a fast native Conv.
 
 The metadata (policy.ts's, bound to it by binding.bind) is stored as the model's metadata_props
 entry ``dil_ros.json``, with ``content_sha256``: the sha256 of the serialized model without that

@@ -1,8 +1,8 @@
 """The rejected layout of the onnx form, kept as a benchmark candidate ('onnx_wrapper').
 
-Two graphs — observations -> global condition, and the denoiser ``unet(sample, timestep, cond)`` —
-with the DDIM loop and the unnormalisation in a thin Python wrapper (the layout most diffusion
-ONNX exports use, and the one that allows a step count chosen at run time). Measured against the
+Two graphs (observations -> global condition; the denoiser ``unet(sample, t, cond)``), with
+the DDIM loop and the unnormalisation in a thin Python wrapper (the layout most diffusion ONNX
+exports use, and the one that allows a step count chosen at run time). Measured against the
 in-graph loop in README, Benchmarks a: it pays one session call per step and recomputes every FiLM
 term per step, so form onnx keeps the loop inside the graph.
 """

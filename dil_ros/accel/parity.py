@@ -19,7 +19,9 @@ from torch import nn
 # picks fp16 or fp32 per layer, so its error is at most that of the all-fp16 network (the fp16
 # form's measured worst case, 0.0175); it takes the fp16 bound. Not measured here (no GPU).
 TOLERANCE = {'torchscript': 1e-4, 'cuda_graph': 1e-3, 'aot': 1e-3, 'bf16': 0.12, 'fp16': 0.025,
-             'onnx': 1e-4, 'onnx_fp16': 0.025, 'openvino_bf16': 0.12}
+             'onnx': 1e-4, 'onnx_fp16': 0.025, 'openvino': 0.12}
+# openvino: bf16 where the CPU has bf16 units (measured 0.0125 per unit range, small U-Net,
+# DDIM-10), so the bf16 form's bound; run in fp32 (no bf16 units) it is held to 'onnx'.
 
 
 def action_range(policy: nn.Module) -> float:

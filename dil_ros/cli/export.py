@@ -16,7 +16,7 @@ def add_arguments(parser) -> None:
                         help='DDIM steps at inference (default: the training config\'s)')
     parser.add_argument('--forms', default='',
                         help='also write faster forms next to the output, each checked against '
-                             'it on the same noise: comma list of fp16, bf16, aot, onnx '
+                             'it on the same noise: comma list of fp16, bf16, aot, onnx, openvino '
                              '(policy_node parameter `form` picks one)')
     parser.add_argument('--device', default='auto',
                         help='device the --forms are built for: auto | cpu | cuda[:N]')
@@ -35,10 +35,10 @@ def run(args) -> int:
                             num_inference_steps=args.num_inference_steps)
     out = args.output or args.run_dir / 'policy.ts'
     forms = [f for f in args.forms.split(',') if f]
-    unknown = sorted(set(forms) - {'fp16', 'bf16', 'aot', 'onnx'})
+    unknown = sorted(set(forms) - {'fp16', 'bf16', 'aot', 'onnx', 'openvino'})
     if unknown:
         raise CliError(f'--forms: unknown {", ".join(unknown)} (choose from fp16, bf16, aot, '
-                       f'onnx)')
+                       f'onnx, openvino)')
     export_policy(policy, out, meta)
     print(f'exported {meta["kind"]} policy (step {meta["train_step"]}, '
           f'{"EMA" if meta["ema"] else "raw"} weights) to {out}')

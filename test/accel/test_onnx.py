@@ -152,6 +152,21 @@ def test_policy_sha256_pin_applies_to_the_onnx_form(onnx_state):
         sibling_path(path, 'onnx'), 'onnx', 'cpu').meta['made_from']))['file'] == 'policy.ts'
 
 
+def test_openvino_form_reads_the_same_bound_file(onnx_state):
+    """form openvino (optional package): the same policy.onnx, bf16 where the CPU has bf16
+    units (then the bf16 bound), else fp32 within the fp32 bound."""
+    pytest.importorskip('openvino')
+    from dil_ros.accel.parity import TOLERANCE, action_range
+    policy, path, _, reference = onnx_state
+    form = load_policy_form(path, 'openvino', 'cpu')
+    assert form.path == sibling_path(path, 'onnx') and 'OpenVINO' in form.message
+    obs, noise = synthetic_inputs(policy, seed=3)
+    with torch.no_grad():
+        expected = reference(obs, noise)
+    tolerance = TOLERANCE['openvino' if 'bf16' in form.message else 'onnx']
+    assert (form(obs, noise) - expected).abs().max() <= tolerance * action_range(policy)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA and onnxruntime-gpu')
 def test_gpu_providers_within_their_bounds(onnx_state):
     from dil_ros.accel.parity import TOLERANCE, action_range
