@@ -1,4 +1,4 @@
-"""`dil-ros calibrate`: thresholds from ~/monitor logs, bound to policy.ts; errors name the file."""
+"""`dil-ros calibrate`: thresholds from ~/monitor logs, bound to policy.ts; errors name files."""
 import json
 import shutil
 

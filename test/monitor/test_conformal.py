@@ -20,8 +20,9 @@ def test_threshold_is_the_kth_smallest_episode_max_ignoring_non_finite():
 
 def test_too_few_episodes_name_score_and_need():
     assert min_episodes(0.05) == 19 and min_episodes(0.05 / 3) == 59
-    with pytest.raises(CalibrationError, match=r'logs: denoise: 18 calibration episodes cannot '
-                                               r'give a false-alarm rate of 0.05; need at least 19'):
+    with pytest.raises(CalibrationError, match=r'logs: denoise: 18 calibration episodes '
+                                               r'cannot give a false-alarm rate of 0.05; '
+                                               r'need at least 19'):
         conformal_threshold(np.arange(18.0), 0.05, 'logs: denoise')
     with pytest.raises(CalibrationError, match='alpha'):
         conformal_rank(10, 1.5)

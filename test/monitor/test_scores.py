@@ -53,7 +53,7 @@ def test_novelty_zero_inside_training_states_large_outside(tiny_policy, toy_fram
 
 
 def test_monitor_ts_matches_eager_and_leaves_policy_ts_alone(tiny_policy, toy_frames, pairs,
-                                                              export_tiny):
+                                                             export_tiny):
     from dil_ros.monitor.scores import MonitorModule
     from dil_ros.monitor.sibling import load_monitor
     from dil_ros.policy.artifact import load_artifact

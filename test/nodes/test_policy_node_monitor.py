@@ -1,4 +1,5 @@
-"""policy_node with ``monitor: true`` over DDS: ~/monitor per chunk, warn vs hold naming the score."""
+"""policy_node with ``monitor: true`` over DDS: ~/monitor per chunk; warn, or hold naming the
+score."""
 import json
 import shutil
 import time
