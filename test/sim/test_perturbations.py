@@ -67,3 +67,13 @@ def test_unknown_kind_and_negative_time_are_refused():
         Perturber('earthquake')
     with pytest.raises(PerturbationError, match='perturb_time'):
         Perturber('goal', -1.0)
+
+
+def test_camera_blackout_starts_at_its_time():
+    sim, p = ArmSim(), Perturber('camera_blackout', 0.1)
+    sim.reset(3)
+    p.arm(sim)
+    run(sim, p, 0.05)
+    assert not p.blackout
+    run(sim, p, 0.1)
+    assert p.blackout
