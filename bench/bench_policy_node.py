@@ -268,6 +268,8 @@ def main(argv=None) -> int:
     parser.add_argument('--lag', type=float, default=0.15, help='arm lag behind its command [s]')
     parser.add_argument('--json', type=Path, help='write the figures here')
     parser.add_argument('--no-handover', action='store_true', help='skip the hand-over runs')
+    parser.add_argument('--artifacts', type=Path,
+                        help='folder with small.ts and ramp.ts from an earlier run (skips export)')
     parser.add_argument('--robot', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.robot:
@@ -279,21 +281,26 @@ def main(argv=None) -> int:
     out = {'cpu_count': os.cpu_count(), 'torch_threads': 1}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            paths = build_artifacts(contract, Path(tmp))
+            paths = ({k: str(args.artifacts / f'{k}.ts') for k in ('small', 'ramp')}
+                     if args.artifacts else build_artifacts(contract, Path(tmp)))
             options = [o for o in args.options.split(',') if o]
             unknown = sorted(set(options) - set(OPTIONS))
             if unknown:
                 parser.error(f'--options: unknown {unknown}; known: {", ".join(OPTIONS)}')
             pooled = {o: [] for o in options + ['cheap_policy']}
             for _ in range(args.rounds):   # interleaved: load from other jobs falls on all
-                for option in options:
-                    params, executor = OPTIONS[option]
-                    pooled[option].append(run(paths['small'], args.seconds, params=params,
-                                              executor_name=executor))
-                pooled['cheap_policy'].append(run(paths['ramp'], args.seconds))
-            for option, runs in pooled.items():
-                name = 'small_diffusion_100hz' if option == 'thread' else f'jitter_{option}'
-                out[name] = {'option': option, **timing_figures(runs)}
+                for option in options + ['cheap_policy']:
+                    if option == 'cheap_policy':
+                        pooled[option].append(run(paths['ramp'], args.seconds))
+                    else:
+                        params, executor = OPTIONS[option]
+                        pooled[option].append(run(paths['small'], args.seconds, params=params,
+                                                  executor_name=executor))
+                    name = 'small_diffusion_100hz' if option == 'thread' else f'jitter_{option}'
+                    out[name] = {'option': option, 'runs': len(pooled[option]),
+                                 **timing_figures(pooled[option])}
+                    if args.json:   # so far: a long run on a loaded machine keeps what it has
+                        args.json.write_text(json.dumps(out, indent=1))
             for handover in () if args.no_handover else ('none', 'crossfade', 'ensemble'):
                 r = run(paths['ramp'], args.seconds, handover=handover, lag_s=args.lag)
                 out[f'lagging_arm_{handover}'] = {**step_figures(r), **{
