@@ -24,11 +24,13 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
 if [ "${CHECK_ON_CPU:-0}" = 1 ]; then
     DEVICE=cpu
+    LIMITS=(600 600 600)    # a shared CPU can be slow even at these sizes
     TEST_ARGS=(--co)
     A_ARGS=(--tiny --iters 2 --forms eager,torchscript --threads 1)
     F_ARGS=(--widths 16 --cameras 1 --runs 1 --steps 2 --forms eager,torchscript --threads 1)
 else
     DEVICE=cuda
+    LIMITS=(200 240 130)    # tests, a, f: 9.5 minutes together
     TEST_ARGS=()
     A_ARGS=(--iters 100 --threads 0 --forms eager,torchscript,aot,cuda_graph,fp16,bf16
             --nets small,chi)
@@ -50,7 +52,7 @@ has() { [[ ",$STEPS," == *",$1,"* ]]; }
 
 if has tests; then
     # 1. parity tests, slow ones included (AOT on cuda); the CPU-only AOT compiles are skipped
-    timeout 200 "$PY" -m pytest -q -rs -s -p no:cacheprovider "${TEST_ARGS[@]}" test/accel \
+    timeout "${LIMITS[0]}" "$PY" -m pytest -q -rs -s -p no:cacheprovider "${TEST_ARGS[@]}" test/accel \
         -k 'not test_aot_package_matches_policy_ts and not test_camera_policy_aot_on_cpu' \
         --junitxml="$DEST/accel-junit.xml" 2>&1 | tee "$DEST/accel-tests.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
@@ -58,14 +60,14 @@ fi
 
 if has a; then
     # 2. suite section a (CUDA graph and fp16 forms run only on a GPU)
-    timeout 240 "$PY" bench/suite.py --sections a --device "$DEVICE" "${A_ARGS[@]}" \
+    timeout "${LIMITS[1]}" "$PY" bench/suite.py --sections a --device "$DEVICE" "${A_ARGS[@]}" \
         --out "$DEST/bench" 2>&1 | tee "$DEST/bench.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 
 if has f; then
     # 3. section f, cameras (bench_vision_policy.py exits 1 if a form fails or leaves parity)
-    timeout 130 "$PY" bench/bench_vision_policy.py --device "$DEVICE" "${F_ARGS[@]}" \
+    timeout "${LIMITS[2]}" "$PY" bench/bench_vision_policy.py --device "$DEVICE" "${F_ARGS[@]}" \
         --json "$DEST/vision.json" 2>&1 | tee "$DEST/vision.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
