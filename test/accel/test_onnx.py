@@ -12,20 +12,21 @@ pytest.importorskip('onnxruntime')
 from dil_ros.accel.errors import AccelError  # noqa: E402
 from dil_ros.accel.forms import export_forms, load_policy_form, sibling_path  # noqa: E402
 from dil_ros.accel.synthetic import synthetic_inputs  # noqa: E402
-from dil_ros.policy.artifact import load_artifact  # noqa: E402
 
 FP32_BOUND = 1e-4   # issue 14: fp32 onnx within 1e-4 of policy.ts on the same noise
 
 
 @pytest.fixture(scope='module')
 def onnx_state(exported, tmp_path_factory):
-    """(eager tiny policy DDIM-4, its policy.ts with policy.onnx beside it, export report,
-    policy.ts loaded: loading TorchScript is the slow part, done once)."""
+    """(eager tiny policy DDIM-4, its policy.ts with policy.onnx beside it, export report, the
+    eager policy as reference). export_forms compares policy.onnx with policy.ts on the same
+    noise; further checks use the eager policy (= policy.ts within 1e-5, test_forms.py), because
+    TorchScript's first calls take minutes on a loaded 2-core machine."""
     policy, source = exported
     path = tmp_path_factory.mktemp('onnx') / 'policy.ts'
     path.write_bytes(source.read_bytes())
     report = export_forms(policy, path, ['onnx'], device='cpu')
-    return policy, path, report['onnx'], load_artifact(path).module
+    return policy, path, report['onnx'], policy
 
 
 @pytest.fixture(scope='module')
@@ -41,12 +42,12 @@ def onnx_camera(tmp_path_factory):
                                                   feature_dim=16))
     path = export_synthetic(policy, tmp_path_factory.mktemp('onnx_cam') / 'policy.ts', contract)
     export_forms(policy, path, ['onnx'], device='cpu')
-    return policy, path, load_artifact(path).module
+    return policy, path, policy
 
 
 def test_state_policy_matches_policy_ts_on_the_same_noise(onnx_state):
     policy, path, report, reference = onnx_state
-    assert report['max_abs_err'] <= report['bound']
+    assert report['max_abs_err'] <= min(report['bound'], FP32_BOUND)   # vs policy.ts
     form = load_policy_form(path, 'onnx', 'cpu')
     assert form.form == 'onnx' and form.path == sibling_path(path, 'onnx')
     assert 'onnxruntime CPU provider' in form.message
