@@ -87,3 +87,18 @@ def test_bad_shapes_name_the_input(exported):
         scripted(obs, noise, prefix[:, :4], weight)
     with pytest.raises(Exception, match='both or neither'):
         scripted(obs, noise, prefix, None)
+
+
+def test_bf16_form_takes_the_prefix(tiny_policy):
+    """The scripted reduced-precision form (policy.bf16.ts) runs the guided call too; aot,
+    cuda_graph and onnx trace the plain call only (README: guided hand-over)."""
+    from dil_ros.accel.precision import reduced_precision_policy
+    from dil_ros.policy.export import script_policy
+    policy = tiny_policy()
+    scripted = script_policy(reduced_precision_policy(policy, 'bf16'))
+    obs, noise, prefix, weight = inputs()
+    with torch.no_grad():
+        out = scripted(obs, noise, prefix, weight)
+        ref = policy(obs, noise, prefix, weight)
+    torch.testing.assert_close(out[:, :5], prefix[:, :5], atol=1e-3, rtol=0)
+    assert (out - ref).abs().max().item() < 0.1     # bf16 rounding of the network only
