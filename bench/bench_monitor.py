@@ -316,6 +316,8 @@ def main() -> int:
     p.add_argument('--perturb-time', type=float, default=1.0)
     p.add_argument('--analyse', action='store_true', help='only steps 2-3 on saved episodes')
     p.add_argument('--skip-hold', action='store_true')
+    p.add_argument('--extend', action='store_true',
+                   help='keep the saved episodes and run only the missing ones (next seeds)')
     args = p.parse_args()
     out = args.out or args.run / 'monitor_eval'
     out.mkdir(parents=True, exist_ok=True)
@@ -328,19 +330,29 @@ def main() -> int:
     else:
         import rclpy
         rclpy.init()
+        old = json.loads(saved.read_text()) if args.extend and saved.is_file() else []
+
+        def missing(groups, mode):
+            # (group, kind, count, first seed) of the episodes not saved yet
+            todo = []
+            for group, kind, count, seed in groups:
+                have = sum(r['group'] == group and r['on_alarm'] == mode for r in old)
+                if count > have:
+                    todo.append((group, kind, count - have, seed + have))
+            return todo
         try:
-            plan = [('calibration', '', args.calibration, SEEDS['calibration']),
-                    ('nominal', '', args.nominal, SEEDS['nominal'])]
-            plan += [(k, k, args.perturbed, PERTURBED_SEED) for k in kinds]
+            plan = missing([('calibration', '', args.calibration, SEEDS['calibration']),
+                            ('nominal', '', args.nominal, SEEDS['nominal'])]
+                           + [(k, k, args.perturbed, PERTURBED_SEED) for k in kinds], 'warn')
             t = time.perf_counter()
-            records = run_episodes(args.run, out, plan, 'warn', args.rtf, args.perturb_time,
-                                   'warn')
+            records = old + (run_episodes(args.run, out, plan, 'warn', args.rtf,
+                                          args.perturb_time, 'warn') if plan else [])
             saved.write_text(json.dumps(records))
             print(f'warn phase: {len(records)} episodes in {time.perf_counter() - t:.0f} s')
-            if not args.skip_hold and args.hold_episodes > 0:
+            plan = missing([(k, k, args.hold_episodes, PERTURBED_SEED) for k in kinds], 'hold')
+            if not args.skip_hold and plan:
                 write_calibration_logs(records, out / 'calibration')
                 _calibrate(args, out)
-                plan = [(k, k, args.hold_episodes, PERTURBED_SEED) for k in kinds]
                 records += run_episodes(args.run, out, plan, 'hold', args.rtf,
                                         args.perturb_time, 'hold')
                 saved.write_text(json.dumps(records))
