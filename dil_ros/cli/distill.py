@@ -18,8 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument('--out', required=True, type=Path, help='student run directory')
     parser.add_argument('--steps', type=int, default=1,
                         help='sampling steps of the student, 1-3 (default 1)')
-    parser.add_argument('--train-steps', type=int, default=2000,
-                        help='optimisation steps (default 2000)')
+    parser.add_argument('--train-steps', type=int, default=None,
+                        help='optimisation steps (default 2000; on --resume: the run\'s own)')
     parser.add_argument('--teacher-steps', type=int, default=10,
                         help="the teacher's DDIM grid the consistency is learned on (default 10)")
     parser.add_argument('--batch-size', type=int, default=None,
@@ -27,13 +27,17 @@ def add_arguments(parser) -> None:
     parser.add_argument('--lr', type=float, default=3e-4, help='peak learning rate')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--resume', action='store_true',
-                        help='continue the student in --out from its checkpoint')
+                        help='continue the student in --out from its checkpoint; with '
+                             '--train-steps beyond its length, extend it (lr schedule resized)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
 
 
 def run(args) -> int:
     from dil_ros.training.distill import DistillRequest, distill
 
+    extend = args.resume and args.train_steps is not None
+    if args.train_steps is None:
+        args.train_steps = 2000
     for flag in ('train_steps', 'teacher_steps'):
         if getattr(args, flag) < 1:
             raise CliError(f'--{flag.replace("_", "-")} must be >= 1, got {getattr(args, flag)}')
@@ -46,7 +50,7 @@ def run(args) -> int:
     result = distill(DistillRequest(
         teacher=args.run_dir, out=args.out, steps=args.steps, train_steps=args.train_steps,
         teacher_steps=args.teacher_steps, batch_size=args.batch_size, lr=args.lr,
-        resume=args.resume, progress=not args.no_progress, seed=args.seed))
+        resume=args.resume, progress=not args.no_progress, seed=args.seed, extend=extend))
     if result.stopped == 'interrupted':
         print(f'interrupted at step {result.step}; continue with --resume')
     print(f'step {result.step}, loss {result.final_loss:.5f}')

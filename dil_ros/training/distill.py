@@ -63,6 +63,7 @@ class DistillRequest:
     resume: bool = False
     progress: bool = True
     seed: int = 0
+    extend: bool = False            # with resume: train_steps extends the run to that many steps
     stop_at: Optional[int] = None   # stop early with a checkpoint, as Ctrl+C would (tests)
     checkpoint_every: int = 500
     log_every: int = 25
@@ -181,6 +182,10 @@ def distill(req: DistillRequest) -> DistillResult:
     if ckpt is not None:
         config = run_config_from_mapping(ckpt['config'], f'{latest_path(out)}: config')
         info = ckpt['distill']
+        extend = int(req.train_steps) if req.extend else config.train.steps
+        if extend < config.train.steps:
+            raise DistillError(f'{out}: --train-steps {extend} is below the run\'s '
+                               f'{config.train.steps}; a run can only be extended')
     else:
         tconfig = run_config_from_mapping(state['config'], f'{source}: config')
         scfg = student_config(teacher.config, req.steps)
@@ -230,6 +235,11 @@ def distill(req: DistillRequest) -> DistillResult:
             ema.load_state_dict(ckpt['ema'])
         set_rng_state(ckpt['rng'])
         start, history = int(ckpt['step']), list(ckpt.get('history', []))
+        if extend > cfg_t.steps:      # longer than planned: the lr schedule is resized to fit
+            from dil_ros.training.schedule import resize_lr_scheduler
+            config = dataclasses.replace(config, train=dataclasses.replace(cfg_t, steps=extend))
+            cfg_t = config.train
+            lr_scheduler = resize_lr_scheduler(lr_scheduler, config.optim, optimizer, extend)
     out.mkdir(parents=True, exist_ok=True)
     config.dump(out / 'config.yaml')
     (out / 'contract.yaml').write_text(yaml.safe_dump(contract.to_mapping(), sort_keys=False))

@@ -62,6 +62,9 @@ def test_resumed_student_ends_with_the_weights_of_an_uninterrupted_one(teacher, 
     for key, value in a['model'].items():
         assert torch.equal(value, b['model'][key]), key
     assert (tmp_path / 'whole/loss.png').is_file() and any((tmp_path / 'whole/tb').iterdir())
+    longer = distill(request(teacher, tmp_path / 'whole', resume=True, extend=True,
+                             train_steps=6))
+    assert longer.step == 6 and len(longer.history) == 6     # log_every 1: one entry a step
 
 
 @pytest.mark.slow
