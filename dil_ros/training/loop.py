@@ -131,9 +131,10 @@ def run_loop(s):
     sizer = None
     if s.stop.deadline is not None and not sized and start < total:
         sizer = BudgetSizer(start, total, s.stop.remaining())
-    stopped, step, first_step_s = None, start, None
+    stopped, step, first_step_s, fastest_s = None, start, None, float('inf')
     with s.stop:
         while step < end:
+            t_step = time.perf_counter()
             batch = next(batches)
             generator.manual_seed(step_seed(cfg_t.seed, info.rank, step))
             draws = objective.draw(batch['action'], generator)   # noise, timesteps, crops
@@ -150,6 +151,8 @@ def run_loop(s):
             n_sum += 1
             step = done = step + 1
             bar.update(1)
+            if done > warm:       # asynchronous on CUDA: there the mean rate is the figure
+                fastest_s = min(fastest_s, time.perf_counter() - t_step)
             if done == start + 1:
                 first_step_s = time.perf_counter() - t0
                 if cfg_t.compile and say:
@@ -221,4 +224,6 @@ def run_loop(s):
                        history=list(logger.history),
                        val_loss=logger.val_history[-1][1] if logger.val_history else None,
                        val_history=list(logger.val_history), stopped=stopped, split=s.split,
-                       first_step_s=first_step_s)
+                       first_step_s=first_step_s,
+                       best_samples_per_s=(cfg_t.batch_size / fastest_s if fastest_s < float('inf')
+                                           else None))

@@ -8,8 +8,8 @@ stays one YAML line away and bench/bench_train.py times both in one run:
   whole update as one kernel per dtype (CPU and CUDA); ``auto`` = ``fused``. All three compute the
   same AdamW (tests hold them within float32 rounding of each other).
 * ``train.amp`` / ``train.amp_dtype``: autocast. ``auto`` is bf16 on a CPU (AMX/AVX-512-BF16 run
-  its matrix products natively) and on a CUDA device that supports it (no loss scaling needed), else
-  fp16 with a GradScaler. The loss itself is computed in float32 (objectives.py).
+  its matrix products natively) and on a CUDA device that supports it (no loss scaling needed),
+  else fp16 with a GradScaler. The loss itself is computed in float32 (objectives.py).
 * ``train.compile``: ``torch.compile`` of the loss module (forward and, through AOTAutograd, its
   backward; the random draws stay outside, so a run remains a pure function of its seeds). The
   first step pays the compilation (seconds to minutes: see the README's Benchmarks c), so it is off

@@ -64,7 +64,8 @@ class TrainResult:
     val_history: List = dataclasses.field(default_factory=list)
     stopped: Optional[str] = None        # 'interrupted', 'time limit' or None (ran to the end)
     split: Optional[Split] = None
-    first_step_s: Optional[float] = None  # the first step's seconds (with train.compile: compiling)
+    first_step_s: Optional[float] = None  # the first step's seconds (train.compile: compiling)
+    best_samples_per_s: Optional[float] = None  # of the fastest timed step (loaded machines)
 
 
 def reconcile_timeline(config: RunConfig, contract: Contract) -> RunConfig:
