@@ -176,8 +176,9 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
     while not chunk_events and time.perf_counter() < end:   # robot process up, first chunk in
         time.sleep(0.05)
     time.sleep(seconds)
-    status = ctl.status(node.now())[2]
-    latencies = list(ctl.wall_latencies)
+    with node._lock:   # the control loop's thread mutates what status reads
+        status = ctl.status(node.now())[2]
+        latencies = list(ctl.wall_latencies)
     if events:   # stop it before entities go
         executor.shutdown(timeout_sec=2.0)
         thread.join(2.0)
