@@ -137,6 +137,13 @@ def compare(nets: Sequence[str], net_dims: Dict[str, Sequence[int]], steps: int,
                 candidates['onnx'] = lambda: onnx_form(obs, noise)
             except Exception as exc:  # noqa: BLE001 - a stale cache only loses a column
                 notes.append(f'{onnx_file}: not used ({exc})')
+            try:
+                from dil_ros.accel.openvino_runtime import load_openvino
+                ov_form = load_openvino(onnx_file, read_onnx(onnx_file)[0])   # optional package
+                notes.append(f'{net}: openvino: {ov_form.precision_note}')
+                candidates['openvino'] = lambda: ov_form(obs, noise)
+            except Exception as exc:  # noqa: BLE001 - openvino is optional
+                notes.append(f'{net}: openvino not compared ({exc})')
         timed = time_round_robin(candidates, device, iters, warmup)
         base = timed['lerobot.select_action']['median_ms']
         for name, stats in timed.items():
