@@ -56,10 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--device', default='auto', help='auto | cpu | cuda | cuda:N')
     parser.add_argument('--tiny', action='store_true',
                         help='section a/b on a tiny U-Net (16, 32) only: a smoke test in seconds')
-    parser.add_argument('--forms', default='eager,torchscript,aot,onnx,cuda_graph,fp16',
+    parser.add_argument('--forms', default='eager,torchscript,aot,onnx,openvino,cuda_graph,fp16',
                         help='section a forms (cuda_graph and fp16 run on a GPU only; onnx '
-                             'candidates: onnx_extended, onnx_basic, onnx_noopt, onnx_wrapper, openvino, '
-                             'openvino_bf16)')
+                             'candidates: onnx_extended, onnx_basic, onnx_noopt, onnx_wrapper, '
+                             'openvino_f32, openvino_bf16; openvino is the form: bf16 where '
+                             'the CPU has bf16 units)')
     parser.add_argument('--nets', default='small,chi', help=f'section a/b nets: {sorted(NETS)}')
     parser.add_argument('--steps', type=int, default=10, help='DDIM inference steps')
     parser.add_argument('--iters', type=int, default=0, help='timed calls (0: 20 quick, 200)')
