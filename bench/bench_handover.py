@@ -64,12 +64,14 @@ class Policy:
         return out[0].double().numpy()
 
 
-def run_episode(policy: Policy, contract, handover: str, latency_s: float, seed: int) -> Dict:
+def run_episode(policy: Policy, contract, handover: str, latency_s: float, seed: int,
+                crossfade_steps: int = 20) -> Dict:
     from dil_ros.control.controller import ControlConfig, PolicyController
     from dil_ros.sim.arm_sim import ArmSim
     sim = ArmSim()
     sim.reset(seed)
-    ctl = PolicyController(contract, ControlConfig(rate_hz=CONTROL_HZ, handover=handover),
+    ctl = PolicyController(contract, ControlConfig(rate_hz=CONTROL_HZ, handover=handover,
+                                                   crossfade_steps=crossfade_steps),
                            stamped_keys=['observation.state'], initial_latency_s=latency_s)
     ctl.set_active(True)
     ctl.set_enabled(True)
@@ -130,12 +132,13 @@ def switches_side(path_q: np.ndarray) -> bool:
 
 
 def run_cell(policy: Policy, contract, handover: str, delay_ms: float, base_ms: float,
-             episodes: int) -> Dict:
+             episodes: int, crossfade_steps: int = 20) -> Dict:
     from dil_ros.demo.plots import mode_split
     results, jerks, hand, inside, paths, switches = [], [], [], [], [], 0
     steps_h, steps_c = [], []
     for k in range(episodes):
-        r = run_episode(policy, contract, handover, (base_ms + delay_ms) / 1e3, SEED_BASE + k)
+        r = run_episode(policy, contract, handover, (base_ms + delay_ms) / 1e3, SEED_BASE + k,
+                        crossfade_steps)
         f = step_figures(r['commands'], r['arrivals'], contract.dt)
         results.append(r['status'])
         jerks += f['jerk']
@@ -192,6 +195,8 @@ def main(argv=None) -> int:
                         help='inference latency before the extra delay (the demo p50 is ~11 ms)')
     parser.add_argument('--out', type=Path, default=Path('runs/handover'))
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--crossfade-steps', type=int, default=20,
+                        help="policy_node's crossfade_steps (0: no fading offset at a hand-over)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     module, contract = load(args.policy)
@@ -202,7 +207,7 @@ def main(argv=None) -> int:
         for handover in [h for h in args.handovers.split(',') if h]:
             t = time.perf_counter()
             cell = run_cell(policy, contract, handover, delay, args.base_latency_ms,
-                            args.episodes)
+                            args.episodes, args.crossfade_steps)
             cells.append(cell)
             print(f"delay {delay:5.0f} ms {handover:9s} success {cell['success_rate']:5.0%} "
                   f"step hand-over {cell['max_step_handover_rad']:.4f} / in chunk "
@@ -213,6 +218,7 @@ def main(argv=None) -> int:
                   f"{cell['modes']} ({time.perf_counter() - t:.0f} s)", flush=True)
             (args.out / 'handover.json').write_text(json.dumps(
                 {'policy': str(args.policy), 'base_latency_ms': args.base_latency_ms,
+                 'crossfade_steps': args.crossfade_steps,
                  'control_hz': CONTROL_HZ, 'cells': cells}, indent=1))
     plot(cells, args.out / 'handover.png',
          f'{Path(args.policy).name}: {args.episodes} episodes per cell, simulated time')

@@ -44,6 +44,8 @@ def main(argv=None) -> int:
     parser.add_argument('--teacher', default='runs/demo/policy.ts')
     parser.add_argument('--student', default='runs/demo/student/policy.ts')
     parser.add_argument('--episodes', type=int, default=50)
+    parser.add_argument('--teacher-episodes', type=int, default=None,
+                        help='closed-loop episodes of the teacher (default: --episodes; 0: skip)')
     parser.add_argument('--runs', type=int, default=200, help='latency samples per policy')
     parser.add_argument('--base-latency-ms', type=float, default=15.0)
     parser.add_argument('--out', type=Path, default=Path('runs/student'))
@@ -58,15 +60,19 @@ def main(argv=None) -> int:
     print(f"latency p50 teacher {lat['teacher']['p50_ms']:.2f} ms, student "
           f"{lat['student']['p50_ms']:.2f} ms: {result['speedup_p50']:.1f}x", flush=True)
     paths = {}
+    runs = {'teacher': args.episodes if args.teacher_episodes is None else args.teacher_episodes,
+            'student': args.episodes}
     for name, module in (('teacher', teacher), ('student', student)):
+        if not runs[name]:
+            continue
         policy, statuses, paths[name] = Policy(module), [], []
-        for k in range(args.episodes):
+        for k in range(runs[name]):
             r = run_episode(policy, contract, 'crossfade', args.base_latency_ms / 1e3,
                             SEED_BASE + k)
             statuses.append(r['status'])
             paths[name].append(r['path'])
-        result[name] = {'episodes': args.episodes,
-                        'success_rate': statuses.count('success') / args.episodes,
+        result[name] = {'episodes': runs[name],
+                        'success_rate': statuses.count('success') / runs[name],
                         'statuses': {s: statuses.count(s) for s in sorted(set(statuses))},
                         'modes': mode_split(paths[name])}
         print(f"{name}: success {result[name]['success_rate']:.0%}, {result[name]['modes']}",
