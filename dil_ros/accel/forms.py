@@ -235,8 +235,10 @@ def _build_onnx(policy: nn.Module, form: str, device: torch.device,
 
 
 def _bench_meta(policy: nn.Module) -> Dict[str, Any]:
+    from dil_ros.policy.export import camera_metadata
     return {'kind': 'diffusion', 'obs_dims': dict(policy.obs_dims),
-            'action_dim': policy.action_dim, 'policy_config': policy.config.to_dict()}
+            'action_dim': policy.action_dim, 'policy_config': policy.config.to_dict(),
+            **camera_metadata(policy)}
 
 
 def export_forms(policy: nn.Module, ts_path: Union[str, Path], forms: Iterable[str],
