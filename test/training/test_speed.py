@@ -111,10 +111,15 @@ def test_bf16_autocast_run_stays_near_fp32(tmp_path, bimodal_dataset, contract_2
     assert _losses(bf16) == pytest.approx(_losses(fp32), rel=0.05)
 
 
-@pytest.mark.slow
+@pytest.mark.parametrize('backend', [
+    'aot_eager',   # dynamo capture + AOTAutograd backward, no code generation: seconds
+    pytest.param('inductor', marks=pytest.mark.slow)])   # C++ code generation: 29 min loaded
 def test_compiled_loss_step_follows_the_eager_run(tmp_path, bimodal_dataset, contract_2d,
-                                                  train_request):
-    pytest.importorskip('torch._inductor')
+                                                  train_request, monkeypatch, backend):
+    from dil_ros.training import speed
+    real_compile = torch.compile
+    monkeypatch.setattr(speed.torch, 'compile',
+                        lambda model, **kw: real_compile(model, backend=backend, **kw))
     eager = train(train_request(bimodal_dataset, tmp_path / 'eager', contract_2d, steps=6))
     fast = train(train_request(bimodal_dataset, tmp_path / 'compiled', contract_2d, steps=6,
                                compile=True))
