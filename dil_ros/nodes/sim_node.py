@@ -94,8 +94,8 @@ class SimNode(Node):
             description='MuJoCo cameras published as /camera/<name>/image_raw (rgb8); unset or '
                         'empty: no images', read_only=True)).value or []
         camera_rate = declare('camera_rate_hz', 10.0, 'image rate in sim Hz', True)
-        camera_width = declare('camera_width', 96, 'image width in pixels', True)
-        camera_height = declare('camera_height', 96, 'image height in pixels', True)
+        camera_width = declare('camera_width', 64, 'image width in pixels', True)
+        camera_height = declare('camera_height', 64, 'image height in pixels', True)
 
         declare('perturbation', '', f'fault injected into the next episodes: one of '
                 f'{PERTURBATIONS} (empty: none); read at each reset')
