@@ -23,8 +23,8 @@ def image_reliance(policy, dataset, contract, episodes: Sequence[int],
                    seed: int = 0) -> Dict[str, float]:
     """Mean |last action - expert's| [rad] over the second-half windows of ``episodes``
     (indices into ``dataset.episodes``, frames attached), with own frames and with the next
-    listed episode's frames at the same step (clipped to its length). Needs two or more episodes; one too short
-    for a window (a recording cut by a gap) only lends its frames."""
+    listed episode's frames at the same step (clipped to its length). Needs two or more
+    episodes; one too short for a window (a recording cut by a gap) only lends its frames."""
     import torch
     from dil_ros.data.windowing import WindowDataset
     from dil_ros.training.batches import collate
