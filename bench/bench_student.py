@@ -42,7 +42,8 @@ def main(argv=None) -> int:
     from dil_ros.demo.plots import mode_split, plot_paths
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--teacher', default='runs/demo/policy.ts')
-    parser.add_argument('--student', default='runs/demo/student/policy.ts')
+    parser.add_argument('--student', default='runs/demo/student.ts',
+                        help='the student policy.ts (dil-ros demo --student writes this one)')
     parser.add_argument('--episodes', type=int, default=50)
     parser.add_argument('--teacher-episodes', type=int, default=None,
                         help='closed-loop episodes of the teacher (default: --episodes; 0: skip)')
@@ -52,6 +53,11 @@ def main(argv=None) -> int:
     parser.add_argument('--json', type=Path, default=None, help='also write the result here')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    for path in (args.teacher, args.student):
+        if not Path(path).is_file():
+            print(f'bench_student: {path}: not found (dil-ros demo --student 1 makes both)',
+                  file=sys.stderr)
+            return 1
     (teacher, contract), (student, _) = load(args.teacher), load(args.student)
     args.out.mkdir(parents=True, exist_ok=True)
     result = {'latency': latency({'teacher': teacher, 'student': student}, args.runs, contract)}
@@ -80,8 +86,8 @@ def main(argv=None) -> int:
     plot_paths({f'{n} ({result[n]["success_rate"]:.0%})': p for n, p in paths.items()},
                args.out / 'trajectories.png',
                f'teacher (DDIM) vs distilled student, {args.episodes} unseen episodes')
-    text = json.dumps({'teacher': str(args.teacher), 'student': str(args.student), **result},
-                      indent=1)
+    text = json.dumps({'teacher_path': str(args.teacher), 'student_path': str(args.student),
+                       **result}, indent=1)
     (args.out / 'student.json').write_text(text)
     if args.json:
         args.json.write_text(text)

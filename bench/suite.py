@@ -11,6 +11,9 @@ Sections (each runs in its own subprocess; a missing or failing one is reported 
   e  recorder throughput (bench/bench_recorder.py)
   f  chunk latency with one and two cameras: eager vs policy.ts vs bf16
      (bench/bench_vision_policy.py)
+  g  distilled student vs its DDIM teacher: chunk latency side by side, closed-loop success and
+     modes (bench/bench_student.py; needs runs/demo/policy.ts and runs/demo/student.ts from
+     `dil-ros demo --student 1`); not in the default sections: `--sections g`
 Results: runs/bench/bench-<UTC time>.{md,json} and latest.{md,json}, with the machine.
 
     .venv/bin/python bench/suite.py [--quick] [--sections a,b] [--device cuda] [--tiny]
@@ -36,6 +39,7 @@ SECTIONS = {
     'd': 'ROS policy-node loop',
     'e': 'recorder throughput',
     'f': 'chunk latency with cameras (DDIM-10, batch 1)',
+    'g': 'distilled student vs DDIM teacher',
 }
 # section -> (script, quick args, full args); run as `python script ...` (plus `--json FILE` where
 # the script offers it, else its printed tail is the result).
@@ -44,6 +48,7 @@ EXTERNAL = {
     'd': ('bench_policy_node.py', ['--seconds', '2'], []),
     'e': ('bench_recorder.py', ['--duration', '3'], []),
     'f': ('bench_vision_policy.py', ['--runs', '3', '--widths', '16'], []),
+    'g': ('bench_student.py', ['--episodes', '3', '--runs', '20'], []),
 }
 NETS = {'small': (64, 128, 256), 'chi': (256, 512, 1024), 'tiny': (16, 32)}
 

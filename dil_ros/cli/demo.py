@@ -47,6 +47,12 @@ def add_arguments(parser) -> None:
                              'the same camera encoder in the MSE baseline')
     parser.add_argument('--offline', action='store_true',
                         help='no ROS: the synthetic 2-D task of dil_ros/sim/bimodal.py')
+    parser.add_argument('--student', type=int, default=0, choices=(0, 1, 2, 3),
+                        help='also distil the diffusion policy into a student with this many '
+                             'steps (dil-ros distill), export RUNS/<name>/student.ts and run it '
+                             'closed loop like the diffusion policy (0: no student)')
+    parser.add_argument('--student-train-steps', type=int, default=3000,
+                        help='optimisation steps of the --student distillation')
     parser.add_argument('--threads', type=int, default=1,
                         help='torch CPU threads for --offline (1 is fastest for tiny networks)')
 
@@ -69,6 +75,9 @@ def run(args) -> int:
         time_limit = parse_duration(args.time_limit)
     if args.record_rtf <= 0 or args.eval_rtf <= 0:
         raise CliError('--record-rtf and --eval-rtf must be > 0')
+    if args.student and (args.offline or args.student_train_steps < 1):
+        raise CliError('--student runs over ROS 2 (drop --offline) and needs '
+                       '--student-train-steps >= 1')
     if args.offline and args.vision:
         raise CliError('--vision runs over ROS 2 with the MuJoCo sim; drop --offline')
     if args.offline:
@@ -80,5 +89,6 @@ def run(args) -> int:
         baseline_episodes=args.baseline_episodes, video_episodes=args.video_episodes,
         steps=args.steps, config=args.config, seed=args.seed, record_rtf=args.record_rtf,
         eval_rtf=args.eval_rtf, output_mode=args.output_mode, vision=args.vision,
-        baseline_steps=args.baseline_steps, time_limit_s=time_limit))
+        baseline_steps=args.baseline_steps, time_limit_s=time_limit, student=args.student,
+        student_train_steps=args.student_train_steps))
     return 0 if summary['evaluation']['diffusion']['episodes'] else 1

@@ -39,6 +39,8 @@ class DemoOptions:
     vision: bool = False           # the goal seen only by a camera (dil_ros/demo/vision.py)
     baseline_steps: Optional[int] = None   # MSE baseline's steps (default: as the diffusion's)
     time_limit_s: Optional[float] = None   # wall budget of each policy's training
+    student: int = 0               # 1-3: also distil a student with that many steps (0: none)
+    student_train_steps: int = 3000   # its optimisation steps (dil-ros distill --train-steps)
 
 
 def _stage(no: int, text: str) -> None:
@@ -138,6 +140,15 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
             artifacts[kind] = export_policy(policy, out / file, meta)
             timings[f'train+export {kind}'] = time.perf_counter() - t_kind
             print(f'      exported {artifacts[kind]}', flush=True)
+        if opts.student:   # dil-ros distill + export: runs/<name>/student.ts
+            from dil_ros.training.distill import DistillRequest, distill
+            t_kind = time.perf_counter()
+            distill(DistillRequest(teacher=out / 'diffusion', out=out / 'student',
+                                   steps=opts.student, train_steps=opts.student_train_steps))
+            policy, meta = load_run(out / 'student')
+            artifacts['student'] = export_policy(policy, out / 'student.ts', meta)
+            timings['distill+export student'] = time.perf_counter() - t_kind
+            print(f'      exported {artifacts["student"]}', flush=True)
         timings['train+export'] = time.perf_counter() - t
         torch.set_num_threads(1)
         if opts.vision:
@@ -158,6 +169,13 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
                                                 str(contract_path), opts.baseline_episodes,
                                                 eval_seed, opts.eval_rtf, logs, opts.output_mode,
                                                 sim_params=sim_params)
+        if 'student' in artifacts:
+            print(f'      closed loop: the {opts.student}-step student '
+                  f'({opts.eval_episodes} episodes)', flush=True)
+            evals['student'] = evaluate_policy('student', artifacts['student'],
+                                               str(contract_path), opts.eval_episodes,
+                                               eval_seed, opts.eval_rtf, logs, opts.output_mode,
+                                               sim_params=sim_params)
         video = out / 'rollouts.mp4'
         if opts.video_episodes > 0:   # the vision variant shows its camera in a corner
             evaluate_policy('video', artifacts['diffusion'], str(contract_path),
@@ -177,7 +195,9 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
         'paths': plot_paths({'expert (recorded)': expert_paths,
                              'diffusion policy': evals['diffusion'].paths,
                              **({'MSE baseline': evals['baseline'].paths}
-                                if 'baseline' in evals else {})},
+                                if 'baseline' in evals else {}),
+                             **({'distilled student': evals['student'].paths}
+                                if 'student' in evals else {})},
                             out / 'trajectories.png', 'tip paths seen from above'),
         'latency': plot_latency({k: v.latencies_ms for k, v in evals.items()},
                                 out / 'latency.png'),
@@ -198,6 +218,8 @@ def run_demo(opts: DemoOptions) -> Dict[str, object]:
     summary['wall_time_s'] = round(time.perf_counter() - t_start, 1)
     summary['files'] = {'policy': str(artifacts['diffusion']),
                         'baseline': str(artifacts['regression']) if 'regression' in artifacts
+                        else None,
+                        'student': str(artifacts['student']) if 'student' in artifacts
                         else None,
                         'dataset': str(out / 'dataset'), 'demos': str(out / 'demos'),
                         **{k: str(v) for k, v in figures.items()},
