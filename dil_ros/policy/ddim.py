@@ -1,9 +1,9 @@
 """Deterministic DDIM sampling (eta = 0) in plain torch, for policy.ts.
 
 Matches diffusers' ``DDIMScheduler`` with its defaults (set_alpha_to_one=True, steps_offset=0,
-timestep_spacing='leading', or 'trailing' for few-step students) for the 'epsilon' and 'sample' prediction types, without importing
-diffusers: the schedule is computed once in Python and stored as plain floats, so a scripted
-sampling step is a handful of tensor-scalar operations.
+timestep_spacing='leading', or 'trailing' for few-step students) for the 'epsilon' and 'sample'
+prediction types, without importing diffusers: the schedule is computed once in Python and stored
+as plain floats, so a scripted sampling step is a handful of tensor-scalar operations.
 
 Use::
 
