@@ -3,9 +3,9 @@
 OpenVINO reads the same policy.onnx (no second export, same binding); it is compiled for latency
 on ``threads`` CPU threads (default: torch's thread count). Precision 'auto' is bf16 where the CPU
 has bf16 units (OpenVINO's BF16 capability: AMX or AVX512-BF16) — the fastest form measured on
-this CPU (README, Benchmarks a), within the bf16 form's bound of policy.ts — and fp32 elsewhere. ``OpenVinoPolicy`` has OnnxPolicy's
-call and checks (it reuses them, only the session differs). Needs ``pip install openvino``; not a
-dependency of dil_ros. Its figures are in README, Benchmarks a.
+this CPU (README, Benchmarks a), within the bf16 form's bound of policy.ts — and fp32 elsewhere.
+``OpenVinoPolicy`` has OnnxPolicy's call and checks (it reuses them, only the session differs).
+OpenVINO comes with requirements.txt; where it is missing the form says how to install it.
 """
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
@@ -36,8 +36,8 @@ def load_openvino(path: Path, meta: Mapping[str, Any], threads: Optional[int] = 
     try:
         import openvino
     except ImportError:
-        raise AccelError('openvino is not installed (pip install openvino); it is an optional '
-                         'benchmark candidate') from None
+        raise AccelError('form openvino: OpenVINO is not installed '
+                         '(pip install -c constraints.txt openvino)') from None
     core = openvino.Core()
     if precision == 'auto':
         try:
