@@ -7,7 +7,7 @@ Only plain data and tensors go in, so loading uses ``torch.load(weights_only=Tru
 """
 import random
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, Tuple, Union
 
 import numpy as np
 import torch
@@ -82,6 +82,21 @@ def set_rng_state(state: Dict[str, Any]) -> None:
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
+
+
+def restore_training_state(state: Dict[str, Any], model, optimizer, lr_scheduler, ema=None,
+                           scaler=None) -> Tuple[int, list]:
+    """Load a checkpoint's model, optimizer, lr schedule, EMA and grad scaler (those given and
+    saved) and its RNG states; returns (step, loss history) to resume from."""
+    model.load_state_dict(state['model'])
+    optimizer.load_state_dict(state['optimizer'])
+    lr_scheduler.load_state_dict(state['lr_scheduler'])
+    if ema is not None and state.get('ema'):
+        ema.load_state_dict(state['ema'])
+    if scaler is not None and state.get('scaler'):
+        scaler.load_state_dict(state['scaler'])
+    set_rng_state(state['rng'])
+    return int(state['step']), list(state.get('history', []))
 
 
 def plain_stats(stats) -> Dict[str, Dict[str, list]]:

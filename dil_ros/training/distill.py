@@ -43,8 +43,8 @@ import yaml
 
 from dil_ros.errors import DilRosError
 from dil_ros.policy.ddim import DDIMSampler
-from dil_ros.training.checkpoint import (FORMAT, latest_path, load_checkpoint, rng_state,
-                                         save_atomic, set_rng_state)
+from dil_ros.training.checkpoint import (FORMAT, latest_path, load_checkpoint,
+                                         restore_training_state, rng_state, save_atomic)
 
 
 class DistillError(DilRosError, ValueError):
@@ -152,12 +152,13 @@ def distill(req: DistillRequest) -> DistillResult:
     from dil_ros.training.batches import IndexStream, batch_iterator
     from dil_ros.training.builder import build_policy, camera_specs
     from dil_ros.training.config import run_config_from_mapping
-    from dil_ros.training.distributed import DistInfo
+    from dil_ros.training.distributed import DistInfo, resolve_device
     from dil_ros.training.ema import EMAModel
     from dil_ros.training.frames import attach_camera_frames
     from dil_ros.training.logger import RunLogger
     from dil_ros.training.restore import policy_from_checkpoint
     from dil_ros.training.schedule import make_lr_scheduler
+    from dil_ros.training.speed import make_optimizer
     from dil_ros.training.stopping import StopRequest
 
     out = Path(req.out)
@@ -212,29 +213,19 @@ def distill(req: DistillRequest) -> DistillResult:
     windows = WindowDataset([dataset.episodes[i] for i in split['train']], pcfg.n_obs_steps,
                             pcfg.horizon, pcfg.n_action_steps)
     torch.set_num_threads(max(1, cfg_t.cpu_threads or 1))
-    device = torch.device('cpu') if cfg_t.device in ('auto', 'cpu') and \
-        not torch.cuda.is_available() else torch.device('cuda' if cfg_t.device == 'auto'
-                                                         else cfg_t.device)
+    device = resolve_device(cfg_t.device, DistInfo())
     student = build_policy('diffusion', pcfg, config.regression, state['obs_dims'],
                            state['action_dim'], state['stats'], camera_specs(contract),
                            config.vision)
     student.load_state_dict(teacher.state_dict())     # the teacher's EMA weights to start from
     student, teacher = student.to(device).train(), teacher.to(device)
     loss_fn = ConsistencyDistillation(teacher, student, int(info['teacher_steps'])).to(device)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=config.optim.lr,
-                                  betas=tuple(config.optim.betas),
-                                  weight_decay=config.optim.weight_decay)
+    optimizer = make_optimizer(student.parameters(), config.optim, device)
     lr_scheduler = make_lr_scheduler(config.optim, optimizer, cfg_t.steps)
     ema = EMAModel(student, config.ema) if config.ema.enabled else None
     start, history = 0, []
     if ckpt is not None:
-        student.load_state_dict(ckpt['model'])
-        optimizer.load_state_dict(ckpt['optimizer'])
-        lr_scheduler.load_state_dict(ckpt['lr_scheduler'])
-        if ema is not None and ckpt.get('ema'):
-            ema.load_state_dict(ckpt['ema'])
-        set_rng_state(ckpt['rng'])
-        start, history = int(ckpt['step']), list(ckpt.get('history', []))
+        start, history = restore_training_state(ckpt, student, optimizer, lr_scheduler, ema)
         if extend > cfg_t.steps:      # longer than planned: the lr schedule is resized to fit
             from dil_ros.training.schedule import resize_lr_scheduler
             config = dataclasses.replace(config, train=dataclasses.replace(cfg_t, steps=extend))

@@ -22,8 +22,8 @@ from dil_ros.training import distributed
 from dil_ros.training.batches import IndexStream, batch_iterator
 from dil_ros.training.builder import (build_policy, camera_specs, count_parameters,
                                       objective_for)
-from dil_ros.training.checkpoint import (FORMAT, latest_path, rng_state, save_atomic,
-                                         set_rng_state)
+from dil_ros.training.checkpoint import (FORMAT, latest_path, restore_training_state,
+                                         rng_state, save_atomic)
 from dil_ros.training.ema import EMAModel
 from dil_ros.training.logger import RunLogger
 from dil_ros.training.schedule import BudgetSizer, make_lr_scheduler, resize_lr_scheduler
@@ -59,15 +59,8 @@ def run_loop(s):
     scaler = torch.amp.GradScaler('cuda', enabled=needs_grad_scaler(device, cfg_t))
     start, history, val_history, sized = 0, [], [], False
     if ckpt is not None:
-        policy.load_state_dict(ckpt['model'])
-        optimizer.load_state_dict(ckpt['optimizer'])
-        lr_scheduler.load_state_dict(ckpt['lr_scheduler'])
-        if ema is not None and ckpt.get('ema'):
-            ema.load_state_dict(ckpt['ema'])
-        if ckpt.get('scaler'):
-            scaler.load_state_dict(ckpt['scaler'])
-        set_rng_state(ckpt['rng'])
-        start, history = int(ckpt['step']), list(ckpt.get('history', []))
+        start, history = restore_training_state(ckpt, policy, optimizer, lr_scheduler, ema,
+                                                scaler)
         val_history, sized = list(ckpt.get('val_history', [])), bool(ckpt.get('time_sized'))
     if start >= total and say:
         say(f'{run_dir}: already at step {start} >= {total}; nothing to train')
