@@ -10,14 +10,48 @@ inference, to measure hand-over under a slower policy (bench/bench_handover.py).
 import queue
 import threading
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
 
-class InferenceWorker:
-    """``submit(request)`` returns at once; the worker thread calls
-    ``on_done(request, actions | None, error | None, wall_s)`` when the chunk is ready."""
+class RequestLoop:
+    """A thread that answers submitted requests in order (thread and process inference alike).
+
+    ``submit(request)`` returns at once; the thread calls the subclass's ``_answer(request) ->
+    (actions | None, error | None)`` and then ``on_done(request, actions, error, wall_s)``.
+    """
+
+    on_done: Optional[Callable] = None
+
+    def _start_loop(self, name: str) -> None:
+        self._queue: 'queue.Queue' = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, request) -> None:
+        self._queue.put(request)
+
+    def _answer(self, request) -> Tuple[Optional[np.ndarray], Optional[str]]:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while True:
+            request = self._queue.get()
+            if request is None:
+                return
+            t = time.perf_counter()
+            actions, error = self._answer(request)
+            if self.on_done is not None:
+                self.on_done(request, actions, error, time.perf_counter() - t)
+
+    def _stop_loop(self, timeout: float) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+
+class InferenceWorker(RequestLoop):
+    """The policy on a thread of the node: see RequestLoop for ``submit`` and ``on_done``."""
 
     def __init__(self, module, device: str = 'cpu', on_done: Optional[Callable] = None,
                  delay_s: float = 0.0):
@@ -25,9 +59,7 @@ class InferenceWorker:
         self.delay_s = max(0.0, float(delay_s))
         self.device = device
         self.on_done = on_done
-        self._queue: 'queue.Queue' = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name='policy_inference', daemon=True)
-        self._thread.start()
+        self._start_loop('policy_inference')
 
     def infer(self, obs: Dict[str, np.ndarray], noise=None, prefix=None,
               prefix_weight=None) -> np.ndarray:
@@ -54,26 +86,14 @@ class InferenceWorker:
                     for v in (prefix, prefix_weight)))
         return out[0].detach().to('cpu', torch.float64).numpy()
 
-    def submit(self, request) -> None:
-        self._queue.put(request)
-
-    def _run(self) -> None:
-        while True:
-            request = self._queue.get()
-            if request is None:
-                return
-            t = time.perf_counter()
-            if self.delay_s > 0:
-                time.sleep(self.delay_s)
-            try:
-                actions, error = self.infer(
-                    request.obs, None, getattr(request, 'prefix', None),
-                    getattr(request, 'prefix_weight', None)), None
-            except Exception as exc:  # noqa: BLE001 - reported to the node, which holds
-                actions, error = None, f'{type(exc).__name__}: {exc}'
-            if self.on_done is not None:
-                self.on_done(request, actions, error, time.perf_counter() - t)
+    def _answer(self, request):
+        if self.delay_s > 0:
+            time.sleep(self.delay_s)
+        try:
+            return self.infer(request.obs, None, getattr(request, 'prefix', None),
+                              getattr(request, 'prefix_weight', None)), None
+        except Exception as exc:  # noqa: BLE001 - reported to the node, which holds
+            return None, f'{type(exc).__name__}: {exc}'
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+        self._stop_loop(timeout)

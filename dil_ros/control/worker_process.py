@@ -19,14 +19,13 @@ so a node killed outright leaves no worker behind. A worker that dies is reporte
 from dataclasses import dataclass
 import multiprocessing as mp
 from multiprocessing import connection, shared_memory
-import queue
 import signal
 import threading
-import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from dil_ros.control.inference import RequestLoop
 from dil_ros.errors import DilRosError
 
 STARTUP_TIMEOUT_S = 120.0   # import torch + load + warm up, on a loaded 2-core machine
@@ -172,7 +171,7 @@ class _Attached:
             self.name, self.shm = None, None
 
 
-class ProcessInferenceWorker:
+class ProcessInferenceWorker(RequestLoop):
     """The :class:`~dil_ros.control.inference.InferenceWorker` interface over a worker process:
     ``infer(obs)`` (synchronous), ``submit(request)`` -> ``on_done(request, actions | None,
     error | None, wall_s)`` from a thread of the node, ``stop()``.
@@ -206,10 +205,7 @@ class ProcessInferenceWorker:
             raise InferenceWorkerError(f'{spec.policy_path}: inference worker process could not '
                                        f'load the policy: {reply[1]}')
         self.message = reply[1]
-        self._queue: 'queue.Queue' = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name='policy_inference_client',
-                                        daemon=True)
-        self._thread.start()
+        self._start_loop('policy_inference_client')
 
     # -- calls ----------------------------------------------------------------------------------
     def _died(self) -> str:
@@ -278,29 +274,16 @@ class ProcessInferenceWorker:
             shape = tuple(reply[1])
             return np.ndarray(shape, np.float32, buffer=self._out.shm.buf).astype(np.float64)
 
-    def submit(self, request) -> None:
-        self._queue.put(request)
-
-    def _run(self) -> None:
-        while True:
-            request = self._queue.get()
-            if request is None:
-                return
-            t = time.perf_counter()
-            try:
-                actions, error = self.infer(request.obs), None
-            except InferenceWorkerError as exc:
-                actions, error = None, str(exc)
-            except Exception as exc:  # noqa: BLE001 - the policy's own error, from the worker
-                actions, error = None, str(exc)
-            if self.on_done is not None:
-                self.on_done(request, actions, error, time.perf_counter() - t)
+    def _answer(self, request):
+        try:
+            return self.infer(request.obs), None
+        except Exception as exc:  # noqa: BLE001 - a dead worker, or the policy's own error
+            return None, str(exc)
 
     # -- shutdown -------------------------------------------------------------------------------
     def stop(self, timeout: float = 5.0) -> None:
         """End the worker (asked, then SIGTERM, then SIGKILL) and free the shared memory."""
-        self._queue.put(None)
-        self._thread.join(timeout)
+        self._stop_loop(timeout)
         self._close(timeout)
 
     def _close(self, timeout: float = 5.0) -> None:
