@@ -216,8 +216,7 @@ class PolicyNode(LifecycleNode):
             self._worker.stop()
 
     def _release(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
+        self.stop_inference()
         for entity in self._entities:
             for destroy in (self.destroy_subscription, self.destroy_service, self.destroy_timer):
                 if destroy(entity):
