@@ -64,9 +64,14 @@ class Operator(Node):
         return future.result()
 
     def wait_subscribers(self, timeout=10.0):
+        """Until the recorder subscribes to every topic, its camera reliably: its provisional
+        best-effort camera subscription is swapped for a reliable one once it sees this reliable
+        publisher, and a swap during an episode was seen to stall every subscription (README,
+        known issues); that swap is not what these tests are about."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if all(p.get_subscription_count() > 0 for p in self.pubs.values()):
+                wait_reliable_subscription(self, '/camera/image', deadline - time.time())
                 return
             time.sleep(0.05)
         raise AssertionError('recorder did not subscribe to every topic')
@@ -257,10 +262,6 @@ def test_sigkill_mid_episode(ros_context, tmp_path):
     thread.start()
     try:
         op.wait_subscribers(20)
-        # Its provisional best-effort camera subscription is swapped for a reliable one once the
-        # recorder sees this reliable publisher: that swap is not what this test is about, and a
-        # swap during an episode was seen to stall every subscription (README, known issues).
-        wait_reliable_subscription(op, '/camera/image', 20)
         for n in (15, 25):
             assert op.call('start', timeout=20).success
             op.burst(n)
