@@ -16,13 +16,12 @@ each change.
 QoS: each subscription matches the publishers it sees: best effort when they all are (camera
 drivers publish with sensor-data QoS), and transient local when they all are (a latched topic,
 e.g. a goal published once): then the topic's newest message is also kept between episodes and
-starts each one (``Recorder.latch``). A topic without publishers yet gets a provisional
-subscription, volatile, reliable except for a camera topic (sensor_msgs Image or CompressedImage:
-the contract's cameras, or extra topics), which is best effort and so matches camera drivers
-(sensor-data QoS) as well as reliable publishers; it is looked at every 0.5 s and subscribed again
-with the publishers' QoS once they appear, where that differs. A provisional camera
-subscription declares no ``qos_overrides`` parameters (``QoSOverridingOptions``: they would pin
-its reliability); the matched one does. Camera topics keep ``camera_qos_depth`` messages
+starts each one (``Recorder.latch``). A topic without publishers yet is not subscribed until
+they appear (looked at every 0.5 s); it is then subscribed once, with their QoS. Subscribing
+first and swapping the subscription later would destroy it on the running executor, which was
+seen to stall every subscription of the node mid-episode (compare rclpy #1147, #1206); a
+subscription here is never destroyed while the node runs. The topic is in every episode's bag
+from the start, empty until its publishers appear. Camera topics keep ``camera_qos_depth`` messages
 instead of ``qos_depth``: 5 s of 30 Hz frames, not 5,000.
 """
 import json
@@ -98,7 +97,7 @@ class RecorderNode(Node):
                                  flush_period_s=p('flush_period_s'), clock_ns=clock_ns)
         self.control = MutuallyExclusiveCallbackGroup()
         self.subs = {}
-        self.unmatched = {}  # topic -> type, subscribed before any publisher was seen
+        self.unmatched = {}  # topic -> type: no publishers seen yet, so not subscribed yet
         for topic, msgtype in topics.items():
             self.subscribe(topic, msgtype)
         self.status_pub = self.create_publisher(
@@ -122,8 +121,8 @@ class RecorderNode(Node):
         """The subscription QoS that matches the publishers ``infos`` (see the module)."""
         camera = msgtype in (IMAGE, COMPRESSED_IMAGE)
         qos = QoSProfile(depth=self.param('camera_qos_depth' if camera else 'qos_depth'))
-        if all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for i in infos) and (
-                infos or camera):   # a camera not seen yet: best effort matches either kind
+        if infos and all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
+                         for i in infos):
             qos.reliability = ReliabilityPolicy.BEST_EFFORT
         if infos and all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
                          for i in infos):
@@ -131,18 +130,18 @@ class RecorderNode(Node):
         return qos
 
     def subscribe(self, topic, msgtype) -> bool:
-        """Raw subscription whose callback also drains what else is waiting (see take_batch).
-
-        True when it matched publishers; False when provisional (no publishers yet)."""
+        """Raw subscription with the publishers' QoS whose callback also drains what else is
+        waiting (see take_batch); or, while ``topic`` has no publishers, none yet (``unmatched``,
+        looked at again by ``discover``). True when subscribed."""
+        self.recorder.add_topic(topic, msgtype)   # in the bag from the next episode on
         infos = self.get_publishers_info_by_topic(topic)
+        if not infos:
+            self.unmatched[topic] = msgtype
+            return False
+        self.unmatched.pop(topic, None)
         qos = self.qos_for(topic, msgtype, infos)
         if qos.durability == DurabilityPolicy.TRANSIENT_LOCAL:
             self.recorder.latch(topic)
-        if not infos:
-            self.unmatched[topic] = msgtype  # provisional: looked at again once they appear
-        # A provisional best-effort camera subscription declares no qos_overrides parameters:
-        # they would pin its reliability when the publishers' is known (match_publishers).
-        overrides = bool(infos) or qos.reliability == ReliabilityPolicy.RELIABLE
         put, batch, cls = self.recorder.put, self.param('take_batch'), msg_class(msgtype)
         sim = self.param('use_sim_time')
         clock = self.get_clock()
@@ -161,31 +160,18 @@ class RecorderNode(Node):
 
         sub = self.create_subscription(
             cls, topic, on_message, qos, raw=True, callback_group=MutuallyExclusiveCallbackGroup(),
-            qos_overriding_options=(QoSOverridingOptions.with_default_policies() if overrides
-                                    else None))
+            qos_overriding_options=QoSOverridingOptions.with_default_policies())
         self.subs[topic] = sub
-        self.recorder.add_topic(topic, msgtype)
-        return bool(infos)
+        return True
 
     def match_publishers(self):
-        """Subscribe again, with their QoS, to topics whose first publishers have appeared and
-        call for another reliability or durability than the provisional subscription's."""
-        for topic in [t for t in self.unmatched if self.get_publishers_info_by_topic(t)]:
-            # A topic leaves `unmatched` only once its final subscription is in `subs`.
-            msgtype = self.unmatched[topic]
-            want = self.qos_for(topic, msgtype, self.get_publishers_info_by_topic(topic))
-            have = self.subs[topic].qos_profile
-            if (want.reliability, want.durability) == (have.reliability, have.durability):
-                self.unmatched.pop(topic)
-                continue
-            self.destroy_subscription(self.subs.pop(topic))
-            if self.subscribe(topic, msgtype):   # publishers still there: this one is final
-                self.unmatched.pop(topic)
-            qos = self.subs[topic].qos_profile
-            self.get_logger().info(f'{topic}: publishers are {want.reliability.name.lower()}, '
-                                   f'{want.durability.name.lower()}; subscribed '
-                                   f'{qos.reliability.name.lower()}, '
-                                   f'{qos.durability.name.lower()}')
+        """Subscribe to the topics whose first publishers have appeared, with their QoS."""
+        for topic, msgtype in list(self.unmatched.items()):
+            if self.subscribe(topic, msgtype):
+                qos = self.subs[topic].qos_profile
+                self.get_logger().info(f'{topic}: publishers appeared; subscribed '
+                                       f'{qos.reliability.name.lower()}, '
+                                       f'{qos.durability.name.lower()}')
 
     def discover(self):
         self.match_publishers()
@@ -212,7 +198,10 @@ class RecorderNode(Node):
         return response
 
     def on_start(self, _, response):
-        return self.reply(response, self.recorder.start(self.metadata()))
+        ok, message = self.recorder.start(self.metadata())
+        if ok and self.unmatched:   # recorded once they appear; say so rather than stay silent
+            message += f'; no publishers yet on {", ".join(sorted(self.unmatched))}'
+        return self.reply(response, (ok, message))
 
     def on_stop(self, _, response):
         return self.reply(response, self.recorder.stop(success=self.param('success')))

@@ -17,7 +17,7 @@ from geometry_msgs.msg import Point  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
+from rclpy.qos import DurabilityPolicy, QoSProfile  # noqa: E402
 from rosbags.rosbag2 import Reader  # noqa: E402
 from rosbags.typesys import get_typestore, Stores  # noqa: E402
 from sensor_msgs.msg import Image, JointState  # noqa: E402
@@ -64,14 +64,10 @@ class Operator(Node):
         return future.result()
 
     def wait_subscribers(self, timeout=10.0):
-        """Until the recorder subscribes to every topic, its camera reliably: its provisional
-        best-effort camera subscription is swapped for a reliable one once it sees this reliable
-        publisher, and a swap during an episode was seen to stall every subscription (README,
-        known issues); that swap is not what these tests are about."""
+        """Until the recorder subscribes to every topic."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if all(p.get_subscription_count() > 0 for p in self.pubs.values()):
-                wait_reliable_subscription(self, '/camera/image', deadline - time.time())
                 return
             time.sleep(0.05)
         raise AssertionError('recorder did not subscribe to every topic')
@@ -96,17 +92,6 @@ def read_bag(path):
         for conn, _, raw in reader.messages():
             out.setdefault(conn.topic, []).append(STORE.deserialize_cdr(raw, conn.msgtype))
     return out
-
-
-def wait_reliable_subscription(node, topic, timeout):
-    """Until the one subscription on ``topic`` seen from ``node`` is reliable."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        infos = node.get_subscriptions_info_by_topic(topic)
-        if len(infos) == 1 and infos[0].qos_profile.reliability == ReliabilityPolicy.RELIABLE:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f'{topic}: the recorder did not subscribe reliably in {timeout} s')
 
 
 def wait_counts(op, n, timeout=10.0):
@@ -407,26 +392,20 @@ def _jpeg_bytes():
     return buf.getvalue()
 
 
-@pytest.mark.parametrize('cameras_first', [True, False])
-@pytest.mark.parametrize('reliable', [False, True])
-def test_contract_cameras_recorded_with_their_publishers_qos(ros_context, tmp_path, contract,
-                                                             cameras_first, reliable):
-    """The contract's cameras are recorded like any observation, also when the publishers
-    (sensor-data QoS, or reliable) appear after the recorder, whose subscription then takes
-    their reliability (a reliable one would never match best-effort publishers; a best-effort
-    one loses large frames a reliable publisher would resend)."""
-    from rclpy.qos import ReliabilityPolicy
+CAMERA_TOPICS = ('/camera/front/image_raw', '/camera/wrist/compressed')
+
+
+def _camera_recorder(tmp_path, contract):
+    """A recorder of the demo contract plus the two Cameras, and an Operator, spinning."""
     import yaml
     from dil_ros.nodes.recorder_node import RecorderNode
     mapping = contract.to_mapping()
     mapping['observations']['observation.images.front'] = {
-        'topic': '/camera/front/image_raw', 'type': 'sensor_msgs/msg/Image', 'height': 2,
-        'width': 3}
+        'topic': CAMERA_TOPICS[0], 'type': 'sensor_msgs/msg/Image', 'height': 2, 'width': 3}
     mapping['observations']['observation.images.wrist'] = {
-        'topic': '/camera/wrist/compressed', 'type': 'sensor_msgs/msg/CompressedImage',
-        'height': 2, 'width': 4}
+        'topic': CAMERA_TOPICS[1], 'type': 'sensor_msgs/msg/CompressedImage', 'height': 2,
+        'width': 4}
     (tmp_path / 'c.yaml').write_text(yaml.safe_dump(mapping))
-    cams = Cameras(reliable) if cameras_first else None
     rec = RecorderNode(parameter_overrides=[
         Parameter('contract', value=str(tmp_path / 'c.yaml')),
         Parameter('output_dir', value=str(tmp_path / 'session')),
@@ -437,16 +416,79 @@ def test_contract_cameras_recorded_with_their_publishers_qos(ros_context, tmp_pa
         executor.add_node(node)
     thread = threading.Thread(target=executor.spin, daemon=True)
     thread.start()
+    return rec, op, executor, thread
+
+
+def test_cameras_appearing_mid_episode_join_it_and_nothing_stalls(ros_context, tmp_path,
+                                                                  contract):
+    """Reliable cameras that start after an episode has begun: the start reply names them, the
+    recorder subscribes once they appear (never destroying a subscription on the running
+    executor, which was seen to stall every subscription), and the episode holds every state
+    message published before and after, and every frame published once subscribed."""
+    rec, op, executor, thread = _camera_recorder(tmp_path, contract)
+    cams = None
+    state = ('/joint_states', '/task/goal', '/arm_controller/commands')
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not all(op.pubs[t].get_subscription_count()
+                                                 for t in state):
+            time.sleep(0.05)
+        reply = op.call('start')
+        assert reply.success and reply.message.endswith(
+            f'no publishers yet on {CAMERA_TOPICS[0]}, {CAMERA_TOPICS[1]}')
+        op.burst(20)
+        cams = Cameras(reliable=True)
+        while time.time() < deadline + 10 and not (cams.front.get_subscription_count()
+                                                   and cams.wrist.get_subscription_count()):
+            op.burst(1, period=0.02)
+        assert set(CAMERA_TOPICS) <= set(rec.subs) and not rec.unmatched
+        time.sleep(0.3)
+        cams.publish(20)
+        op.burst(20)
+        n = op.seq
+        while time.time() < deadline + 20 and min(
+                rec.recorder.status()['counts'].get(t, 0) for t in state) < n:
+            time.sleep(0.05)
+        while time.time() < deadline + 20 and min(
+                rec.recorder.status()['counts'].get(t, 0) for t in CAMERA_TOPICS) < 20:
+            time.sleep(0.05)
+        assert op.call('stop').success
+    finally:
+        executor.shutdown()
+        thread.join(5)
+        rec.destroy_node()
+        op.destroy_node()
+        if cams:
+            cams.destroy_node()
+    bag = read_bag(tmp_path / 'session' / 'episode_0000')
+    assert [m.position[0] for m in bag['/joint_states']] == [float(k) for k in range(n)]
+    assert len(bag['/task/goal']) == len(bag['/arm_controller/commands']) == n
+    assert [m.data[0] for m in bag[CAMERA_TOPICS[0]]] == list(range(20))
+    assert len(bag[CAMERA_TOPICS[1]]) == 20
+
+
+@pytest.mark.parametrize('cameras_first', [True, False])
+@pytest.mark.parametrize('reliable', [False, True])
+def test_contract_cameras_recorded_with_their_publishers_qos(ros_context, tmp_path, contract,
+                                                             cameras_first, reliable):
+    """The contract's cameras are recorded like any observation, also when the publishers
+    (sensor-data QoS, or reliable) appear after the recorder, whose subscription then takes
+    their reliability (a reliable one would never match best-effort publishers; a best-effort
+    one loses large frames a reliable publisher would resend)."""
+    from rclpy.qos import ReliabilityPolicy
+    cams = Cameras(reliable) if cameras_first else None
+    rec, op, executor, thread = _camera_recorder(tmp_path, contract)
     try:
         cams = cams or Cameras(reliable)
         want = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
-        topics = ('/camera/front/image_raw', '/camera/wrist/compressed')
+        topics = CAMERA_TOPICS
         deadline = time.time() + 10
         while time.time() < deadline and not all(
                 t not in rec.unmatched and rec.subs[t].qos_profile.reliability == want
                 for t in topics):
             time.sleep(0.05)
-        assert [rec.subs[t].qos_profile.reliability for t in topics] == [want, want]
+        assert [rec.subs[t].qos_profile.reliability if t in rec.subs else None
+                for t in topics] == [want, want]
         while time.time() < deadline and not (cams.front.get_subscription_count()
                                               and cams.wrist.get_subscription_count()):
             time.sleep(0.05)
