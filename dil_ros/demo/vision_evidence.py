@@ -76,7 +76,8 @@ def chunk_latency_split(policy, obs, calls: int = 20) -> Dict[str, float]:
     one batch {key: [1, To, ...]}."""
     import time
     import torch
-    scripted = torch.jit.script(policy.eval())
+    from dil_ros.policy.scripting import script
+    scripted = script(policy.eval())
     nobs = scripted.normalize_obs(obs)
     noise = torch.randn([1, policy.horizon, policy.action_dim])
     times = {'encoder': [], 'denoising': []}

@@ -13,6 +13,7 @@ from dil_ros.atomic import atomic_file
 from dil_ros.contract import Contract
 from dil_ros.policy.artifact import EXTRA_FILE, FORMAT_VERSION, ArtifactError, validate_metadata
 from dil_ros.policy.digest import archive_sha256, write_sha256_file
+from dil_ros.policy.scripting import script
 
 
 def diffusion_metadata(policy: nn.Module, contract: Contract, data_fingerprint: str,
@@ -52,7 +53,7 @@ def camera_metadata(policy: nn.Module) -> Dict[str, Any]:
 
 def script_policy(policy: nn.Module, freeze: bool = True) -> torch.jit.ScriptModule:
     """torch.jit.script in eval mode; ``freeze`` inlines weights and schedule as constants."""
-    scripted = policy if isinstance(policy, torch.jit.ScriptModule) else torch.jit.script(policy)
+    scripted = policy if isinstance(policy, torch.jit.ScriptModule) else script(policy)
     scripted = scripted.eval()
     if freeze:
         scripted = torch.jit.freeze(scripted)
