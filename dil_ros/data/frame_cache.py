@@ -6,7 +6,9 @@ resizes the frames to the contract's (height, width) with the model's own resize
 (:func:`dil_ros.policy.vision_preprocess.resize_frames`, so the resize inside policy.ts is a
 no-op on them) and writes them, all episodes back to back in dataset order, to
 ``<dir>/<key>-<height>x<width>-<digest>.npy`` (a numpy ``.npy`` file opened with ``mmap_mode``).
-``<dir>`` defaults to ``<dataset>/.cache/frames``. The digest covers the video files (names,
+``<dir>`` defaults to ``<dataset>/.cache/frames``; where the dataset is read-only (a shared or
+downloaded copy), to ``$XDG_CACHE_HOME/dil_ros/frames/<hash of the dataset's path>`` (``~/.cache``
+without XDG_CACHE_HOME). The digest covers the video files (names,
 sizes, modification times), the episodes' spans and the size, so a changed dataset gets a new
 file; an existing file is reused without decoding. Written to a temporary name and renamed, so a
 crash leaves no half cache.
@@ -60,8 +62,9 @@ def cache_frames(root: PathLike, key: str, height: int, width: int,
     if not feature or feature.get('dtype') != 'video':
         raise DatasetError(f'{root / "meta/info.json"}: no video feature {key!r}')
     spans = video_spans(root, info, read_episode_rows(root), key)
-    folder = Path(cache_dir) if cache_dir else root / '.cache' / 'frames'
-    path = folder / f'{key}-{height}x{width}-{_digest(spans, height, width)}.npy'
+    name = f'{key}-{height}x{width}-{_digest(spans, height, width)}.npy'
+    folder = Path(cache_dir) if cache_dir else _default_folder(root, name)
+    path = folder / name
     index, start = {}, 0
     for span in spans:
         index[span.episode_index] = (start, span.length)
@@ -78,6 +81,24 @@ def cache_frames(root: PathLike, key: str, height: int, width: int,
     LOG.info('%s: %s frame cache %s: %d frames, %d bytes', root, key,
              'reused' if reused else 'written', start, size)
     return FrameCache(path, frames, index, size, reused)
+
+
+def _default_folder(root: Path, name: str) -> Path:
+    """``<root>/.cache/frames`` where it holds ``name`` or can be written; else the user's cache."""
+    inside = root / '.cache' / 'frames'
+    if (inside / name).is_file():
+        return inside
+    try:
+        inside.mkdir(parents=True, exist_ok=True)
+        if os.access(inside, os.W_OK):
+            return inside
+    except OSError:
+        pass
+    base = Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache')
+    tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    folder = base / 'dil_ros' / 'frames' / tag
+    LOG.info('%s is read-only: frame cache in %s', root, folder)
+    return folder
 
 
 def _model_resize() -> Resize:

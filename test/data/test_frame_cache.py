@@ -49,6 +49,24 @@ def test_a_given_dir_and_resize(camera_dataset, tmp_path):
     assert cache.path.parent == tmp_path / 'c' and sum(calls) == 16
 
 
+def test_a_read_only_dataset_caches_in_the_users_cache(camera_dataset, tmp_path, monkeypatch):
+    """A dataset folder that cannot be written (a shared or downloaded copy) is not an error:
+    the cache goes to $XDG_CACHE_HOME/dil_ros/frames/<hash of the dataset's path>."""
+    from pathlib import Path
+    real_mkdir = Path.mkdir
+
+    def read_only(self, *args, **kwargs):
+        if camera_dataset in self.parents or self == camera_dataset:
+            raise PermissionError(13, 'Read-only file system', str(self))
+        return real_mkdir(self, *args, **kwargs)
+    monkeypatch.setattr(Path, 'mkdir', read_only)
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    cache = cache_frames(camera_dataset, KEY, 12, 16)
+    assert cache.path.parent.parent == tmp_path / 'xdg' / 'dil_ros' / 'frames'
+    assert not (camera_dataset / '.cache').exists()
+    assert cache_frames(camera_dataset, KEY, 12, 16).reused
+
+
 def test_episodes_spread_over_files(tmp_path):
     """Episodes in two video files (LeRobot starts a new file past its size limit)."""
     from test_lerobot_video import frames
