@@ -1,4 +1,5 @@
 """recorder_node over DDS: start/stop/discard, bag contents, errors, SIGKILL mid-episode."""
+import contextlib
 import json
 import os
 import signal
@@ -395,8 +396,10 @@ def _jpeg_bytes():
 CAMERA_TOPICS = ('/camera/front/image_raw', '/camera/wrist/compressed')
 
 
-def _camera_recorder(tmp_path, contract):
-    """A recorder of the demo contract plus the two Cameras, and an Operator, spinning."""
+@contextlib.contextmanager
+def camera_recorder(tmp_path, contract):
+    """A recorder of the demo contract plus the two Cameras' topics, and an Operator, spinning;
+    yields (recorder, operator, nodes): nodes put in the list are destroyed with them."""
     import yaml
     from dil_ros.nodes.recorder_node import RecorderNode
     mapping = contract.to_mapping()
@@ -416,7 +419,25 @@ def _camera_recorder(tmp_path, contract):
         executor.add_node(node)
     thread = threading.Thread(target=executor.spin, daemon=True)
     thread.start()
-    return rec, op, executor, thread
+    others = []
+    try:
+        yield rec, op, others
+    finally:
+        executor.shutdown()
+        thread.join(5)
+        for node in (rec, op, *others):
+            node.destroy_node()
+
+
+def wait_until(condition, timeout, step=None):
+    """Until ``condition()`` holds or ``timeout`` s pass; ``step()`` (or a 50 ms sleep) between."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not condition():
+        (step or (lambda: time.sleep(0.05)))()
+
+
+def stored(rec, topics):
+    return min(rec.recorder.status()['counts'].get(t, 0) for t in topics)
 
 
 def test_cameras_appearing_mid_episode_join_it_and_nothing_stalls(ros_context, tmp_path,
@@ -425,41 +446,24 @@ def test_cameras_appearing_mid_episode_join_it_and_nothing_stalls(ros_context, t
     recorder subscribes once they appear (never destroying a subscription on the running
     executor, which was seen to stall every subscription), and the episode holds every state
     message published before and after, and every frame published once subscribed."""
-    rec, op, executor, thread = _camera_recorder(tmp_path, contract)
-    cams = None
     state = ('/joint_states', '/task/goal', '/arm_controller/commands')
-    try:
-        deadline = time.time() + 10
-        while time.time() < deadline and not all(op.pubs[t].get_subscription_count()
-                                                 for t in state):
-            time.sleep(0.05)
+    with camera_recorder(tmp_path, contract) as (rec, op, others):
+        wait_until(lambda: all(op.pubs[t].get_subscription_count() for t in state), 10)
         reply = op.call('start')
         assert reply.success and reply.message.endswith(
             f'no publishers yet on {CAMERA_TOPICS[0]}, {CAMERA_TOPICS[1]}')
         op.burst(20)
         cams = Cameras(reliable=True)
-        while time.time() < deadline + 10 and not (cams.front.get_subscription_count()
-                                                   and cams.wrist.get_subscription_count()):
-            op.burst(1, period=0.02)
+        others.append(cams)
+        wait_until(lambda: cams.front.get_subscription_count() and
+                   cams.wrist.get_subscription_count(), 10, lambda: op.burst(1, period=0.02))
         assert set(CAMERA_TOPICS) <= set(rec.subs) and not rec.unmatched
         time.sleep(0.3)
         cams.publish(20)
         op.burst(20)
         n = op.seq
-        while time.time() < deadline + 20 and min(
-                rec.recorder.status()['counts'].get(t, 0) for t in state) < n:
-            time.sleep(0.05)
-        while time.time() < deadline + 20 and min(
-                rec.recorder.status()['counts'].get(t, 0) for t in CAMERA_TOPICS) < 20:
-            time.sleep(0.05)
+        wait_until(lambda: stored(rec, state) >= n and stored(rec, CAMERA_TOPICS) >= 20, 20)
         assert op.call('stop').success
-    finally:
-        executor.shutdown()
-        thread.join(5)
-        rec.destroy_node()
-        op.destroy_node()
-        if cams:
-            cams.destroy_node()
     bag = read_bag(tmp_path / 'session' / 'episode_0000')
     assert [m.position[0] for m in bag['/joint_states']] == [float(k) for k in range(n)]
     assert len(bag['/task/goal']) == len(bag['/arm_controller/commands']) == n
@@ -476,38 +480,22 @@ def test_contract_cameras_recorded_with_their_publishers_qos(ros_context, tmp_pa
     their reliability (a reliable one would never match best-effort publishers; a best-effort
     one loses large frames a reliable publisher would resend)."""
     from rclpy.qos import ReliabilityPolicy
-    cams = Cameras(reliable) if cameras_first else None
-    rec, op, executor, thread = _camera_recorder(tmp_path, contract)
-    try:
-        cams = cams or Cameras(reliable)
+    first = [Cameras(reliable)] if cameras_first else []
+    with camera_recorder(tmp_path, contract) as (rec, op, others):
+        cams = first[0] if first else Cameras(reliable)
+        others.append(cams)
         want = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
-        topics = CAMERA_TOPICS
-        deadline = time.time() + 10
-        while time.time() < deadline and not all(
-                t not in rec.unmatched and rec.subs[t].qos_profile.reliability == want
-                for t in topics):
-            time.sleep(0.05)
+        wait_until(lambda: all(t in rec.subs and rec.subs[t].qos_profile.reliability == want
+                               for t in CAMERA_TOPICS), 10)
         assert [rec.subs[t].qos_profile.reliability if t in rec.subs else None
-                for t in topics] == [want, want]
-        while time.time() < deadline and not (cams.front.get_subscription_count()
-                                              and cams.wrist.get_subscription_count()):
-            time.sleep(0.05)
+                for t in CAMERA_TOPICS] == [want, want]
+        wait_until(lambda: cams.front.get_subscription_count() and
+                   cams.wrist.get_subscription_count(), 10)
         assert op.call('start').success
         time.sleep(0.3)
         cams.publish(20)
-        deadline = time.time() + 10
-        while time.time() < deadline and min(
-                rec.recorder.status().get('counts', {}).get(t, 0)
-                for t in ('/camera/front/image_raw', '/camera/wrist/compressed')) < 20:
-            time.sleep(0.05)
+        wait_until(lambda: stored(rec, CAMERA_TOPICS) >= 20, 10)
         assert op.call('stop').success
-    finally:
-        executor.shutdown()
-        thread.join(5)
-        rec.destroy_node()
-        op.destroy_node()
-        if cams:
-            cams.destroy_node()
     bag = read_bag(tmp_path / 'session' / 'episode_0000')
     assert [m.data[0] for m in bag['/camera/front/image_raw']] == list(range(20))
     assert len(bag['/camera/wrist/compressed']) == 20
