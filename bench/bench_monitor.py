@@ -67,8 +67,9 @@ def set_sim(harness, **params) -> None:
 
 
 def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_time: float,
-                 tag: str) -> List[dict]:
-    """``plan``: [(group, kind, count, first seed)]; returns one record per episode."""
+                 tag: str, partial=None) -> List[dict]:
+    """``plan``: [(group, kind, count, first seed)]; returns one record per episode;
+    ``partial(records)`` after each episode (saves what is done, for a long run)."""
     from lifecycle_msgs.msg import Transition
     from std_srvs.srv import SetBool, Trigger
     from tqdm import tqdm
@@ -108,6 +109,8 @@ def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_
                                 'chunks': log.between(info['stamp'], result['stamp'])})
                 n_ok = sum(r['status'] == 'success' for r in records if r['group'] == group)
                 bar.set_postfix(success=n_ok)
+                if partial is not None:
+                    partial(records)
         harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=False))
     finally:
         harness.close()
@@ -127,59 +130,111 @@ def write_calibration_logs(records, folder: Path) -> None:
             ''.join(json.dumps(c) + '\n' for c in r['chunks']))
 
 
-def first_alarm(record, thresholds, scores, after: float = -np.inf):
-    """Stamp of the first chunk at/after ``after`` with a selected score over its threshold."""
-    for c in record['chunks']:
-        if c['stamp'] < after - 1e-6:
+class Rule:
+    """A calibrated alarm rule as a per-chunk margin (> 0: alarm), so both rules share one
+    analysis: constant thresholds (margin log(score / threshold)) or time-varying bands (margin
+    z - multiplier, monitor/band.py). Margins are computed once per episode and kept."""
+
+    def __init__(self, name: str, thresholds=None, bands=None):
+        self.name, self.thresholds, self.bands = name, thresholds or {}, bands or {}
+        self.scores = list(self.bands or self.thresholds)
+        self._cache: Dict[int, List] = {}
+
+    def margins(self, record) -> List:
+        """[(stamp, {score: margin})] per chunk of the episode."""
+        key = id(record)
+        if key not in self._cache:
+            rows, t0 = [], record['chunks'][0]['stamp'] if record['chunks'] else 0.0
+            for c in record['chunks']:
+                m = {}
+                for s in self.scores:
+                    v = c['scores'].get(s)
+                    if v is None:
+                        continue
+                    if s in self.bands:
+                        b = self.bands[s]
+                        m[s] = float(b.z(c['stamp'] - t0, v)) - b.multiplier
+                    else:
+                        m[s] = float(np.log(max(v, 1e-300)) - np.log(max(self.thresholds[s],
+                                                                         1e-300)))
+                rows.append((c['stamp'], m))
+            self._cache[key] = rows
+        return self._cache[key]
+
+    def first_alarm(self, record, scores, after: float = -np.inf):
+        """Stamp of the first chunk at/after ``after`` with a selected score over its limit."""
+        for stamp, m in self.margins(record):
+            if stamp >= after - 1e-6 and any(m.get(s, -np.inf) > 0 for s in scores):
+                return stamp
+        return None
+
+    def peak(self, record, scores, after: float = -np.inf) -> float:
+        """Largest margin of the selected scores over the chunks at/after ``after``."""
+        return max([m.get(s, -np.inf) for stamp, m in self.margins(record)
+                    if stamp >= after - 1e-6 for s in scores] or [-np.inf])
+
+
+def calibration_episodes(records) -> List[Dict[str, List[float]]]:
+    """Successful calibration episodes as monitor.calibration reads logs: {score: values,
+    EPISODE_TIME: s since the first chunk}."""
+    from dil_ros.monitor.calibration import EPISODE_TIME
+    out = []
+    for r in records:
+        if r['group'] != 'calibration' or r['status'] != 'success' or not r['chunks']:
             continue
-        for s in scores:
-            v = c['scores'].get(s)
-            if v is not None and s in thresholds and v > thresholds[s]:
-                return c['stamp']
-    return None
+        t0 = r['chunks'][0]['stamp']
+        ep = {s: [np.nan if c['scores'].get(s) is None else c['scores'][s] for c in r['chunks']]
+              for s in SCORES}
+        ep[EPISODE_TIME] = [c['stamp'] - t0 for c in r['chunks']]
+        out.append(ep)
+    return out
 
 
-def peak(record, score, thresholds=None, after: float = -np.inf) -> float:
-    """Max over the episode's chunks (at/after ``after``) of a score, or of the largest
-    score / threshold ratio (``score`` None)."""
-    best = -np.inf
-    for c in record['chunks']:
-        if c['stamp'] < after - 1e-6:
-            continue
-        names = [score] if score else list(thresholds)
-        for s in names:
-            v = c['scores'].get(s)
-            if v is None:
-                continue
-            best = max(best, v / thresholds[s] if score is None else v)
-    return best
+def make_rules(records, alpha: float) -> Dict[str, Rule]:
+    from dil_ros.monitor import calibration
+    from dil_ros.monitor.band import calibrate_bands
+    from dil_ros.monitor.conformal import thresholds
+    eps = calibration_episodes(records)
+    const = thresholds(calibration.episode_maxima(eps), alpha, 'calibration')
+    bands = calibrate_bands(eps, list(const), alpha, calibration.EPISODE_TIME, 'calibration')
+    return {'constant': Rule('constant', thresholds=const),
+            'time-varying': Rule('time-varying', bands=bands)}
 
 
-def analyse(records, thresholds, perturb_time) -> Dict:
+def auc(neg, pos) -> float:
+    """P(positive's peak > negative's), ties half: the area under the ROC curve."""
+    neg, pos = np.asarray(neg)[:, None], np.asarray(pos)[None, :]
+    return float(np.mean((pos > neg) + 0.5 * (pos == neg)))
+
+
+def analyse(records, rule: Rule) -> Dict:
     warn = [r for r in records if r['on_alarm'] == 'warn']
     nominal = [r for r in warn if r['group'] == 'nominal']
-    out = {'thresholds': thresholds, 'nominal': {}, 'kinds': {}}
-    sets = {'any': list(thresholds)} | {s: [s] for s in thresholds}
+    out = {'nominal': {}, 'kinds': {}}
+    sets = {'any': rule.scores} | {s: [s] for s in rule.scores}
     for name, scores in sets.items():
-        fa = [first_alarm(r, thresholds, scores) is not None for r in nominal]
+        fa = [rule.first_alarm(r, scores) is not None for r in nominal]
         out['nominal'][name] = {'false_alarm_rate': float(np.mean(fa)), 'episodes': len(fa)}
-    out['nominal']['success_rate'] = float(np.mean([r['status'] == 'success' for r in nominal]))
+    out['nominal']['statuses'] = {s: sum(r['status'] == s for r in nominal)
+                                  for s in sorted({r['status'] for r in nominal})}
+    neg = {name: [rule.peak(r, scores) for r in nominal] for name, scores in sets.items()}
     for kind in KINDS:
         eps = [r for r in warn if r['group'] == kind and r['onset'] is not None]
         if not eps:
             continue
+        first = [rule.first_alarm(r, rule.scores) for r in eps]
         row = {'episodes': len(eps),
                'statuses': {s: sum(r['status'] == s for r in eps)
                             for s in sorted({r['status'] for r in eps})},
-               'early_alarm': float(np.mean([first_alarm(r, thresholds, list(thresholds))
-                                             is not None and first_alarm(
-                                                 r, thresholds, list(thresholds)) < r['onset']
-                                             - 1e-6 for r in eps]))}
+               'early_alarm': float(np.mean([f is not None and f < r['onset'] - 1e-6
+                                             for f, r in zip(first, eps)]))}
         for name, scores in sets.items():
-            hits = [first_alarm(r, thresholds, scores, r['onset']) for r in eps]
+            hits = [rule.first_alarm(r, scores, r['onset']) for r in eps]
             delays = [h - r['onset'] for h, r in zip(hits, eps) if h is not None]
             row[name] = {'tpr': float(np.mean([h is not None for h in hits])),
-                         'median_delay_s': float(np.median(delays)) if delays else None}
+                         'median_delay_s': float(np.median(delays)) if delays else None,
+                         'auc': auc(neg[name], [rule.peak(r, scores, r['onset'])
+                                                for r in eps])}
         hold = [r for r in records if r['on_alarm'] == 'hold' and r['group'] == kind]
         if hold:
             seeds = {r['seed'] for r in hold}
@@ -188,93 +243,119 @@ def analyse(records, thresholds, perturb_time) -> Dict:
             row['collisions_hold'] = sum(r['status'] == 'collision' for r in hold)
             row['hold_episodes'] = len(hold)
             row['held'] = sum(1 for r in hold if any(c['tripped'] for c in r['chunks']))
+            row['success_warn'] = sum(r['status'] == 'success' for r in paired)
+            row['success_hold'] = sum(r['status'] == 'success' for r in hold)
         out['kinds'][kind] = row
     return out
 
 
-def roc(records, thresholds):
-    """{curve label: (fpr, tpr, auc)} per score (all perturbations pooled) and per kind for the
-    alarm on any score (peak score / threshold)."""
+def roc(records, rule: Rule):
+    """{curve label: (fpr, tpr, auc)} per score (all faults pooled) and per fault for the alarm
+    on any score; the statistic is the episode's peak margin (after the onset for faults)."""
     warn = [r for r in records if r['on_alarm'] == 'warn']
     nominal = [r for r in warn if r['group'] == 'nominal']
     pert = [r for r in warn if r['group'] in KINDS and r['onset'] is not None]
-    curves = {}
 
     def curve(neg, pos):
         neg, pos = np.asarray(neg), np.asarray(pos)
         cuts = np.unique(np.concatenate([neg, pos, [np.inf, -np.inf]]))[::-1]
-        fpr = np.array([(neg > c).mean() for c in cuts])
-        tpr = np.array([(pos > c).mean() for c in cuts])
-        return fpr, tpr, float(np.trapezoid(tpr, fpr))
-    for s in thresholds:
-        curves[f'{s} (all faults)'] = curve([peak(r, s) for r in nominal],
-                                            [peak(r, s, after=r['onset']) for r in pert])
+        return (np.array([(neg > c).mean() for c in cuts]),
+                np.array([(pos > c).mean() for c in cuts]), auc(neg, pos))
+    curves = {f'{s} (all faults)': curve([rule.peak(r, [s]) for r in nominal],
+                                         [rule.peak(r, [s], r['onset']) for r in pert])
+              for s in rule.scores}
     for kind in KINDS:
-        pos = [peak(r, None, thresholds, r['onset']) for r in pert if r['group'] == kind]
+        pos = [rule.peak(r, rule.scores, r['onset']) for r in pert if r['group'] == kind]
         if pos:
-            curves[f'any score, {kind}'] = curve([peak(r, None, thresholds) for r in nominal],
-                                                 pos)
+            curves[f'any, {kind}'] = curve([rule.peak(r, rule.scores) for r in nominal], pos)
     return curves
 
 
-def plot(records, thresholds, results, out: Path, perturb_time: float) -> None:
+def plot(records, rules: Dict[str, Rule], out: Path, perturb_time: float) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     warn = [r for r in records if r['on_alarm'] == 'warn']
     colors = dict(zip(KINDS, ('tab:red', 'tab:orange', 'tab:purple', 'tab:blue')))
-    fig, axes = plt.subplots(1, len(thresholds), figsize=(5 * len(thresholds), 3.6))
-    for ax, s in zip(np.atleast_1d(axes), thresholds):
+    const, band = rules['constant'], rules['time-varying']
+    fig, axes = plt.subplots(1, len(SCORES), figsize=(5 * len(SCORES), 3.6))
+    for ax, s in zip(np.atleast_1d(axes), SCORES):
+        t_end = 0.0
         for r in warn:
-            if r['group'] == 'calibration':
+            if r['group'] == 'calibration' or not r['chunks']:
                 continue
             if r['group'] != 'nominal' and r['seed'] >= PERTURBED_SEED + 8:
                 continue   # a few perturbed traces per kind, all nominal ones
-            pts = [(c['stamp'] - r['t0'], c['scores'].get(s)) for c in r['chunks']]
+            t0 = r['chunks'][0]['stamp']
+            pts = [(c['stamp'] - t0, c['scores'].get(s)) for c in r['chunks']]
             pts = [(t, v) for t, v in pts if v is not None]
             if pts:
                 t, v = zip(*pts)
+                t_end = max(t_end, max(t))
                 nominal = r['group'] == 'nominal'
                 ax.plot(t, v, color='0.6' if nominal else colors[r['group']],
                         lw=0.7 if nominal else 1.0, alpha=0.6 if nominal else 0.9)
-        ax.axhline(thresholds[s], color='k', ls='--', lw=1, label='threshold')
-        ax.axvline(perturb_time, color='k', ls=':', lw=1, label='fault onset')
+        if s in const.thresholds:
+            ax.axhline(const.thresholds[s], color='k', ls='--', lw=1)
+        if s in band.bands:
+            grid = np.linspace(0.0, t_end, 200)
+            ax.plot(grid, [band.bands[s].threshold(x) for x in grid], color='k', lw=1.4)
+        ax.axvline(perturb_time, color='k', ls=':', lw=1)
         ax.set_yscale('log')
         ax.set_title(s)
-        ax.set_xlabel('episode time [s]')
+        ax.set_xlabel('episode time [s] (from the first chunk)')
     handles = [plt.Line2D([], [], color='0.6', label='nominal')] + [
-        plt.Line2D([], [], color=c, label=k) for k, c in colors.items()]
+        plt.Line2D([], [], color=c, label=k) for k, c in colors.items()] + [
+        plt.Line2D([], [], color='k', ls='--', label='constant threshold'),
+        plt.Line2D([], [], color='k', lw=1.4, label='time-varying band')]
     np.atleast_1d(axes)[0].legend(handles=handles, fontsize=7)
     fig.tight_layout()
     fig.savefig(out / 'traces.png', dpi=80)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
-    for label, (fpr, tpr, auc) in roc(records, thresholds).items():
-        ax.plot(fpr, tpr, label=f'{label} (AUC {auc:.2f})', lw=1)
-    ax.axvline(0.05, color='k', ls=':', lw=1)
-    ax.set_xlabel('false-alarm rate (nominal episodes)')
-    ax.set_ylabel('true-positive rate (after onset)')
-    ax.legend(fontsize=6)
+    fig, axes = plt.subplots(1, 2, figsize=(9.2, 4.2), sharey=True)
+    for ax, (name, rule) in zip(axes, rules.items()):
+        for label, (fpr, tpr, area) in roc(records, rule).items():
+            ax.plot(fpr, tpr, label=f'{label} ({area:.2f})', lw=1,
+                    ls='-' if 'all faults' in label else '--')
+        ax.axvline(0.05, color='k', ls=':', lw=1)
+        ax.set_title(f'{name} (AUC)')
+        ax.set_xlabel('false-alarm rate (nominal episodes)')
+        ax.legend(fontsize=6)
+    axes[0].set_ylabel('true-positive rate (after onset)')
     fig.tight_layout()
     fig.savefig(out / 'roc.png', dpi=80)
     plt.close(fig)
 
 
 def table(results) -> str:
-    lines = ['| fault | episodes | TPR any | TPR denoise | TPR consistency | TPR novelty | '
-             'median delay any [s] | collisions warn | collisions hold |',
-             '|---|---|---|---|---|---|---|---|---|']
-    nom = results['nominal']
-    lines.append(f'| none (nominal, FA rate) | {nom["any"]["episodes"]} | '
-                 + ' | '.join(f'{nom[s]["false_alarm_rate"]:.2f}' for s in
-                              ('any',) + SCORES if s in nom) + ' | | | |')
-    for kind, row in results['kinds'].items():
-        d = row['any']['median_delay_s']
-        lines.append(f'| {kind} | {row["episodes"]} | ' + ' | '.join(
-            f'{row[s]["tpr"]:.2f}' for s in ('any',) + SCORES if s in row)
-            + f' | {"" if d is None else f"{d:.2f}"} | {row.get("collisions_warn", "")}'
-            f'{"/" + str(row["hold_episodes"]) if "hold_episodes" in row else ""} | '
-            f'{row.get("collisions_hold", "")} |')
+    def f(v, fmt='.2f'):
+        return '' if v is None else format(v, fmt)
+    lines = ['| fault | rule | TPR any | TPR denoise | TPR consistency | TPR novelty | '
+             'alarm before onset | median delay [s] | AUC any |', '|---' * 9 + '|']
+    for rule, res in results['rules'].items():
+        nom = res['nominal']
+        lines.append(f'| none (false-alarm rate) | {rule} | ' + ' | '.join(
+            f(nom[s]['false_alarm_rate']) for s in ('any',) + SCORES) + ' | | | |')
+    for kind in KINDS:
+        for rule, res in results['rules'].items():
+            row = res['kinds'].get(kind)
+            if row is None:
+                continue
+            lines.append(f'| {kind} | {rule} | ' + ' | '.join(
+                f(row[s]['tpr']) for s in ('any',) + SCORES) + f' | {f(row["early_alarm"])} | '
+                f'{f(row["any"]["median_delay_s"])} | {f(row["any"]["auc"])} |')
+    held = [(k, rule, row) for rule, res in results['rules'].items()
+            for k, row in res['kinds'].items() if 'hold_episodes' in row]
+    rule_used = results.get('hold_rule')
+    if held:
+        lines += ['', f'on_alarm hold ({rule_used} rule in the node), same seeds with warn:', '',
+                  '| fault | episodes | held | collisions warn | collisions hold | '
+                  'successes warn | successes hold |', '|---' * 7 + '|']
+        for k, rule, row in held:
+            if rule == rule_used:
+                lines.append(f'| {k} | {row["hold_episodes"]} | {row["held"]} | '
+                             f'{row["collisions_warn"]} | {row["collisions_hold"]} | '
+                             f'{row["success_warn"]} | {row["success_hold"]} |')
     return '\n'.join(lines)
 
 
@@ -316,6 +397,15 @@ def main() -> int:
     p.add_argument('--perturb-time', type=float, default=1.0)
     p.add_argument('--analyse', action='store_true', help='only steps 2-3 on saved episodes')
     p.add_argument('--skip-hold', action='store_true')
+    p.add_argument('--no-cost', action='store_true', help='skip the side-by-side cost timing')
+    p.add_argument('--record-only', action='store_true',
+                   help='only run and save the episodes (split a long run over processes and '
+                        'merge their episodes.json; then --analyse)')
+    p.add_argument('--merge', type=Path, nargs='+', default=None,
+                   help='OUT/episodes.json := the episodes of these --record-only OUT folders')
+    p.add_argument('--rule', choices=('time-varying', 'constant'), default='time-varying',
+                   help='the rule `dil-ros calibrate` stores for the node (hold phase); the '
+                        'offline evaluation always compares both')
     p.add_argument('--extend', action='store_true',
                    help='keep the saved episodes and run only the missing ones (next seeds)')
     args = p.parse_args()
@@ -323,6 +413,9 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     kinds = [k for k in args.kinds.split(',') if k]
     saved = out / 'episodes.json'
+    if args.merge:
+        saved.write_text(json.dumps([r for d in args.merge
+                                     for r in json.loads((d / 'episodes.json').read_text())]))
     subprocess.run([sys.executable, '-m', 'dil_ros.cli.main', 'calibrate', str(args.run)],
                    check=True)   # policy.monitor.ts, if missing or stale
     if args.analyse:
@@ -345,10 +438,14 @@ def main() -> int:
                             ('nominal', '', args.nominal, SEEDS['nominal'])]
                            + [(k, k, args.perturbed, PERTURBED_SEED) for k in kinds], 'warn')
             t = time.perf_counter()
-            records = old + (run_episodes(args.run, out, plan, 'warn', args.rtf,
-                                          args.perturb_time, 'warn') if plan else [])
+            records = old + (run_episodes(
+                args.run, out, plan, 'warn', args.rtf, args.perturb_time, 'warn',
+                lambda done: (out / 'episodes.partial.json').write_text(
+                    json.dumps(old + done))) if plan else [])
             saved.write_text(json.dumps(records))
             print(f'warn phase: {len(records)} episodes in {time.perf_counter() - t:.0f} s')
+            if args.record_only:
+                return 0
             plan = missing([(k, k, args.hold_episodes, PERTURBED_SEED) for k in kinds], 'hold')
             if not args.skip_hold and plan:
                 write_calibration_logs(records, out / 'calibration')
@@ -359,38 +456,44 @@ def main() -> int:
         finally:
             rclpy.try_shutdown()
     write_calibration_logs(records, out / 'calibration')
-    thresholds = _calibrate(args, out)
+    _calibrate(args, out)   # what the node would apply (the rule of --rule)
     # an episode without a single scored chunk: the node never commanded (a stalled or dead
     # inference thread on a loaded machine), not a monitor outcome: counted, left out
     dropped = [r for r in records if not r['chunks']]
     records = [r for r in records if r['chunks']]
-    results = analyse(records, thresholds, args.perturb_time)
+    rules = make_rules(records, args.alpha)
+    results = {'rules': {}, 'hold_rule': args.rule}
+    for name, rule in rules.items():
+        results['rules'][name] = analyse(records, rule)
+        results['rules'][name]['roc_auc'] = {k: v[2] for k, v in roc(records, rule).items()}
+    results['thresholds'] = rules['constant'].thresholds
+    results['bands'] = {k: b.to_json() for k, b in rules['time-varying'].bands.items()}
     results['episodes_without_chunks'] = {g: sum(r['group'] == g for r in dropped)
                                           for g in sorted({r['group'] for r in dropped})}
     results['alpha'] = args.alpha
-    results['calibration_episodes'] = len(list((out / 'calibration').glob('*.jsonl')))
+    results['calibration_episodes'] = len(calibration_episodes(records))
     results['rtf'] = args.rtf
     results['perturb_time'] = args.perturb_time
-    results['roc_auc'] = {k: v[2] for k, v in roc(records, thresholds).items()}
     costs = [c['cost_ms'] for r in records for c in r['chunks']]
     results['node_scoring_cost_ms_p50'] = float(np.median(costs)) if costs else None
     lat = [r['latency_ms_p50'] for r in records if r.get('latency_ms_p50')]
     results['node_chunk_latency_ms_p50'] = float(np.median(lat)) if lat else None
-    results['side_by_side_ms'] = scoring_cost(args.run)
+    if not args.no_cost:
+        results['side_by_side_ms'] = scoring_cost(args.run)
     (out / 'results.json').write_text(json.dumps(results, indent=1))
     md = table(results)
     (out / 'results.md').write_text(md + '\n')
-    plot(records, thresholds, results, out, args.perturb_time)
+    plot(records, rules, out, args.perturb_time)
     print(md)
-    keys = ('roc_auc', 'side_by_side_ms', 'node_scoring_cost_ms_p50',
-            'node_chunk_latency_ms_p50')
-    print(json.dumps({k: results[k] for k in keys}, indent=1))
+    keys = ('side_by_side_ms', 'node_scoring_cost_ms_p50', 'node_chunk_latency_ms_p50')
+    print(json.dumps({k: results.get(k) for k in keys}, indent=1))
     return 0
 
 
 def _calibrate(args, out: Path) -> Dict[str, float]:
     subprocess.run([sys.executable, '-m', 'dil_ros.cli.main', 'calibrate', str(args.run),
-                    '--episodes', str(out / 'calibration'), '--alpha', str(args.alpha)],
+                    '--episodes', str(out / 'calibration'), '--alpha', str(args.alpha),
+                    '--rule', args.rule],
                    check=True)
     return json.loads((args.run / 'policy.monitor.json').read_text())['thresholds']
 

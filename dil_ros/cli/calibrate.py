@@ -5,6 +5,10 @@ policy.ts by sha256; its novelty score reads the training dataset's frames) when
 stale, then, given ``--episodes``, the conformal thresholds ``policy.monitor.json`` from
 successful episodes: a directory of ``~/monitor`` logs (``*.jsonl``) or a LeRobot dataset of
 rollouts. policy_node reads both with ``monitor: true``.
+
+``--rule constant`` stores one threshold per score (split-conformal on episode maxima);
+``--rule time-varying`` also stores a band per score over episode time (monitor/band.py), which
+policy_node then applies instead; both need the same number of episodes for a given alpha.
 """
 from pathlib import Path
 
@@ -27,6 +31,9 @@ def add_arguments(parser) -> None:
     parser.add_argument('--dataset', type=Path, default=None,
                         help='training dataset for the novelty score (default: RUN/dataset, as '
                              '`dil-ros demo` writes it; none: novelty is 0)')
+    parser.add_argument('--rule', choices=('time-varying', 'constant'), default='time-varying',
+                        help='time-varying: a conformal band over episode time per score '
+                             '(default); constant: one threshold per score for the whole episode')
     parser.add_argument('--rebuild', action='store_true',
                         help='write policy.monitor.ts again even if it is current')
 
@@ -45,7 +52,7 @@ def _run_dirs(run: Path, policy: Path):
 
 
 def run(args) -> int:
-    from dil_ros.monitor import calibration, conformal
+    from dil_ros.monitor import band, calibration, conformal
     from dil_ros.monitor.sibling import ALL_SCORES, load_monitor, MonitorError, write_thresholds
 
     if not 0.0 < args.alpha < 1.0:
@@ -76,11 +83,23 @@ def run(args) -> int:
     if missing:
         raise CliError(f'{args.episodes}: no finite values of {missing} in any episode')
     values = conformal.thresholds(maxima, args.alpha, str(args.episodes))
+    bands = None
+    if args.rule == 'time-varying':
+        try:
+            bands = band.calibrate_bands(episodes, list(values), args.alpha,
+                                         calibration.EPISODE_TIME, str(args.episodes))
+        except conformal.CalibrationError as exc:
+            raise CliError(str(exc)) from None
     out = write_thresholds(policy_ts, values, {
         'alpha': args.alpha, 'alpha_per_score': args.alpha / len(values),
-        'episodes': len(episodes), 'source': str(args.episodes), 'rule': 'episode max'})
+        'episodes': len(episodes), 'source': str(args.episodes),
+        'rule': 'episode max' if bands is None else 'time-varying band'}, bands)
     for name, value in values.items():
-        print(f'  {name:12s} threshold {value:.4g} ({len(maxima[name])} episodes, alpha '
+        line = (f'threshold {value:.4g}' if bands is None else
+                f'band multiplier {bands[name].multiplier:.3g} (threshold at 0 s '
+                f'{bands[name].threshold(0.0):.4g}, at {bands[name].times[-1]:.1f} s '
+                f'{bands[name].threshold(bands[name].times[-1]):.4g})')
+        print(f'  {name:12s} {line} ({len(maxima[name])} episodes, alpha '
               f'{args.alpha / len(values):.3g})')
     print(f'wrote {out}')
     return 0

@@ -9,6 +9,10 @@ hold`` the node hands the message to ``PolicyController.fault('monitor', ...)``:
 holds as it does for a fault or the e-stop (same ``hold_reason`` path, level ERROR, hold at the
 last command) and stays latched until ``~/reset``; the chunk that tripped is never executed.
 
+When policy.monitor.json holds time-varying bands (``dil-ros calibrate --rule time-varying``,
+monitor/band.py), a banded score's threshold is the band's value at the chunk's episode time: its
+stamp minus the stamp of the first chunk after the monitor's reset (configure or ``~/reset``).
+
 Every form of the policy supports the monitor: the scorer is its own fp32 TorchScript file and
 scores the chunk the chosen form returned (torchscript, cuda_graph, fp16, bf16, aot alike).
 """
@@ -60,6 +64,7 @@ class Verdict:
     tripped: List[str]
     hold: bool
     cost_ms: float
+    episode_time: float = 0.0
 
     @property
     def alarm(self) -> bool:
@@ -79,13 +84,15 @@ class Verdict:
                                                            self.scores.items()},
                            'thresholds': {k: num(v) for k, v in self.thresholds.items()},
                            'alarm': self.alarm, 'tripped': self.tripped, 'hold': self.hold,
-                           'cost_ms': round(self.cost_ms, 3)})
+                           'cost_ms': round(self.cost_ms, 3),
+                           'episode_time': round(self.episode_time, 4)})
 
 
 @dataclass
 class RuntimeMonitor:
     """Thresholds ({score: value}; a score without one never alarms), the action scale for the
-    consistency score, the chunk timeline (dt, To) and what to do on an alarm."""
+    consistency score, the chunk timeline (dt, To), what to do on an alarm and, optionally,
+    time-varying bands ({score: monitor.band.Band}) that replace those scores' thresholds."""
 
     thresholds: Dict[str, float]
     action_scale: np.ndarray
@@ -96,19 +103,29 @@ class RuntimeMonitor:
     alarms: int = 0
     chunks: int = 0
     last: Optional[Verdict] = None
+    bands: Dict[str, Any] = field(default_factory=dict)
     _prev: Optional[Tuple[float, np.ndarray]] = field(default=None, repr=False)
+    _t0: Optional[float] = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.on_alarm not in ON_ALARM:
             raise MonitorError(f'on_alarm: must be one of {ON_ALARM}, got {self.on_alarm!r}')
-        unknown = sorted(set(self.thresholds) - set(ALL_SCORES))
+        unknown = sorted((set(self.thresholds) | set(self.bands)) - set(ALL_SCORES))
         if unknown:
             raise MonitorError(f'thresholds: unknown scores {unknown} (known: {ALL_SCORES})')
 
     def reset(self) -> None:
         """A new episode (~/reset): no previous chunk to compare with."""
         self._prev = None
+        self._t0 = None
         self.last = None
+
+    def thresholds_at(self, episode_time: float) -> Dict[str, float]:
+        """Each score's threshold at this episode time (a band's value, else the constant)."""
+        out = dict(self.thresholds)
+        for name, band in self.bands.items():
+            out[name] = band.threshold(episode_time)
+        return out
 
     def on_chunk(self, stamp: float, actions, scores: Mapping[str, float],
                  cost_s: float = 0.0) -> Verdict:
@@ -120,12 +137,16 @@ class RuntimeMonitor:
                                                  self.n_obs_steps, self.action_scale)
         cost_s += time.perf_counter() - t
         self._prev = (stamp, actions)
-        tripped = [n for n in ALL_SCORES if n in self.thresholds and n in values
-                   and math.isfinite(values[n]) and values[n] > self.thresholds[n]]
+        if self._t0 is None:
+            self._t0 = stamp
+        episode_time = stamp - self._t0
+        limits = self.thresholds_at(episode_time)
+        tripped = [n for n in ALL_SCORES if n in limits and n in values
+                   and math.isfinite(values[n]) and values[n] > limits[n]]
         self.chunks += 1
         self.alarms += bool(tripped)
-        self.last = Verdict(stamp, values, dict(self.thresholds), tripped,
-                            self.on_alarm == 'hold', cost_s * 1e3)
+        self.last = Verdict(stamp, values, limits, tripped, self.on_alarm == 'hold',
+                            cost_s * 1e3, episode_time)
         return self.last
 
     def status(self) -> Tuple[int, str, Dict[str, str]]:
@@ -138,7 +159,7 @@ class RuntimeMonitor:
                   'chunks scored': str(self.chunks), 'alarms': str(self.alarms)}
         for name in ALL_SCORES:
             value = last.scores.get(name, float('nan')) if last else float('nan')
-            limit = self.thresholds.get(name)
+            limit = (last.thresholds if last else self.thresholds).get(name)
             values[name] = f'{value:.4g}' + (f' (threshold {limit:.4g})' if limit is not None
                                              else ' (no threshold)')
         values['scoring cost [ms]'] = f'{last.cost_ms:.2f}' if last else 'nan'
@@ -155,12 +176,14 @@ def attach_monitor(policy, policy_path: str, on_alarm: str, device: str, dt: flo
     try:
         data: Dict[str, Any] = read_thresholds(policy_path, policy.policy_sha256 or None)
         thresholds, source = data['thresholds'], str(thresholds_path(policy_path))
-        why = (f'thresholds from {source} (alpha {data["calibration"].get("alpha")}, '
-               f'{data["calibration"].get("episodes")} episodes)')
+        bands = data.get('bands', {})
+        why = (f'{"time-varying " if bands else ""}thresholds from {source} (alpha '
+               f'{data["calibration"].get("alpha")}, {data["calibration"].get("episodes")} '
+               f'episodes)')
     except MonitorError as exc:
         if 'no thresholds' not in str(exc):
             raise
-        thresholds, source, why = {}, '', 'not calibrated: scores only, no alarms'
+        thresholds, bands, source, why = {}, {}, '', 'not calibrated: scores only, no alarms'
     monitor = RuntimeMonitor(thresholds, np.asarray(meta['monitor']['action_scale']), dt,
-                             n_obs_steps, on_alarm, source)
+                             n_obs_steps, on_alarm, source, bands=bands)
     return ScoredPolicy(policy, scorer), monitor, f'monitor on ({on_alarm}): {why}'

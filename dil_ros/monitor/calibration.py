@@ -6,6 +6,8 @@ Two sources, both episodes the policy ran successfully:
 - a LeRobot dataset of successful rollouts: every ``n_action_steps`` frames the policy samples a
   chunk from the observation window (fixed noise per episode) and the chunk is scored, as the node
   would (offline replay; the scores see the recorded observations, not the policy's own motion).
+
+Each episode is {score: [value per chunk], EPISODE_TIME: [s since the episode's first chunk]}.
 """
 import json
 from pathlib import Path
@@ -18,6 +20,8 @@ from dil_ros.monitor.consistency import chunk_disagreement
 from dil_ros.monitor.sibling import ALL_SCORES, CONSISTENCY
 from dil_ros.monitor.scores import SCORE_NAMES
 
+EPISODE_TIME = 'episode_time'
+
 
 def read_logs(directory: Union[str, Path]) -> List[Dict[str, List[float]]]:
     """[{score: [value per chunk]}] per episode file; errors name the file and line."""
@@ -29,15 +33,18 @@ def read_logs(directory: Union[str, Path]) -> List[Dict[str, List[float]]]:
     episodes = []
     for path in files:
         scores: Dict[str, List[float]] = {}
+        stamps: List[float] = []
         for no, line in enumerate(path.read_text().splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
                 items = record['scores'].items()
+                stamp = float(record['stamp'])
             except (ValueError, KeyError, AttributeError, TypeError) as exc:
                 raise CalibrationError(f'{path}:{no}: not a ~/monitor message '
                                        f'({type(exc).__name__}: {exc})') from None
+            stamps.append(stamp)
             for name, value in items:
                 if name not in ALL_SCORES:
                     raise CalibrationError(f'{path}:{no}: unknown score {name!r} '
@@ -46,6 +53,9 @@ def read_logs(directory: Union[str, Path]) -> List[Dict[str, List[float]]]:
                                                    else float(value))
         if not scores:
             raise CalibrationError(f'{path}: no scored chunks')
+        if any(len(v) != len(stamps) for v in scores.values()):
+            raise CalibrationError(f'{path}: every line needs every score (null when none)')
+        scores[EPISODE_TIME] = [s - stamps[0] for s in stamps]
         episodes.append(scores)
     return episodes
 
@@ -87,6 +97,7 @@ def replay_dataset(root: Union[str, Path], policy_ts: Union[str, Path], scorer,
                 prev[0] if prev else None, prev[1] if prev else None, stamp, chunk, dt, to,
                 action_scale))
             prev = (stamp, chunk)
+        scores[EPISODE_TIME] = [t * dt for t in range(0, length, ta)]
         episodes.append(scores)
     return episodes
 
@@ -96,6 +107,8 @@ def episode_maxima(episodes: List[Dict[str, List[float]]]) -> Dict[str, List[flo
     out: Dict[str, List[float]] = {}
     for scores in episodes:
         for name, values in scores.items():
+            if name == EPISODE_TIME:
+                continue
             finite = [v for v in values if np.isfinite(v)]
             if finite:
                 out.setdefault(name, []).append(max(finite))

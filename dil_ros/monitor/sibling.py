@@ -108,13 +108,18 @@ def load_monitor(policy_ts: Union[str, Path], device: str = 'cpu',
 
 
 def write_thresholds(policy_ts: Union[str, Path], thresholds: Mapping[str, float],
-                     calibration: Mapping[str, Any]) -> Path:
+                     calibration: Mapping[str, Any], bands: Optional[Mapping[str, Any]] = None
+                     ) -> Path:
+    """``bands`` ({score: monitor.band.Band}): time-varying thresholds, applied instead of the
+    constant ones."""
     from dil_ros.policy.digest import file_sha256
     policy_ts = Path(policy_ts)
     data = {'made_from': {'file': policy_ts.name, 'sha256': file_sha256(policy_ts)},
             'monitor_sha256': file_sha256(monitor_path(policy_ts)),
             'thresholds': {k: float(v) for k, v in thresholds.items()},
             'calibration': dict(calibration)}
+    if bands:
+        data['bands'] = {k: b.to_json() for k, b in bands.items()}
     out = thresholds_path(policy_ts)
     with atomic_file(out) as tmp:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n')
@@ -147,4 +152,16 @@ def read_thresholds(policy_ts: Union[str, Path],
     unknown = sorted(set(values) - set(ALL_SCORES))
     if unknown:
         raise MonitorError(f'{path}: thresholds: unknown scores {unknown} (known: {ALL_SCORES})')
+    if 'bands' in data:   # time-varying thresholds: parsed here so a bad file is refused early
+        from dil_ros.monitor.band import Band
+        from dil_ros.monitor.conformal import CalibrationError
+        try:
+            bands = data['bands'].items()
+            unknown = sorted(set(data['bands']) - set(values))
+            if unknown:
+                raise CalibrationError(f'{path}: bands: scores {unknown} have no threshold')
+            data['bands'] = {k: Band.from_json(v, f'{path}: bands: {k}') for k, v in bands}
+        except (CalibrationError, AttributeError) as exc:
+            raise MonitorError(str(exc) if isinstance(exc, CalibrationError) else
+                               f'{path}: bands: not a mapping') from None
     return data

@@ -59,3 +59,17 @@ def test_bad_configuration_is_refused():
         make(on_alarm='stop')
     with pytest.raises(MonitorError, match='unknown scores'):
         make(thresholds={'loss': 1.0})
+
+
+def test_a_band_replaces_the_constant_threshold_over_episode_time():
+    from dil_ros.monitor.band import Band
+    band = Band(np.array([0.0, 1.0]), np.log([0.5, 0.05]), np.array([0.1, 0.1]), 2.0)
+    m = make(bands={'denoise': band})
+    v = m.on_chunk(10.0, chunk(), {'denoise': 0.4})           # episode time 0: limit ~0.61
+    assert not v.alarm and v.thresholds['denoise'] == pytest.approx(0.5 * np.exp(0.2))
+    v = m.on_chunk(11.5, chunk(), {'denoise': 0.1})           # 1.5 s: limit ~0.061
+    assert v.tripped == ['denoise'] and v.episode_time == pytest.approx(1.5)
+    assert json.loads(v.to_json())['episode_time'] == pytest.approx(1.5)
+    assert m.status()[2]['denoise'].startswith('0.1 (threshold 0.06107')
+    m.reset()                                                  # a new episode starts at 0 again
+    assert not m.on_chunk(20.0, chunk(), {'denoise': 0.4}).alarm

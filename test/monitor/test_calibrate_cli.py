@@ -82,3 +82,24 @@ def test_thresholds_refused_once_policy_ts_changes(run_dir, tmp_path):
     shutil.copy(run_dir / 'policy.monitor.json', tmp_path / 'policy.monitor.json')
     with pytest.raises(MonitorError, match='calibrated for a policy.ts with sha256'):
         read_thresholds(other)
+
+
+def test_time_varying_bands_stored_and_bad_bands_refused(run_dir, tmp_path):
+    from dil_ros.monitor.sibling import MonitorError, read_thresholds
+    logs = write_logs(tmp_path / 'logs', 20)
+    assert main(['calibrate', str(run_dir), '--episodes', str(logs), '--alpha', '0.15',
+                 '--rule', 'time-varying']) == 0
+    data = read_thresholds(run_dir / 'policy.ts')
+    assert data['calibration']['rule'] == 'time-varying band'
+    assert set(data['bands']) == {'denoise', 'novelty', 'consistency'}
+    times = data['bands']['denoise'].times    # grid times near chunks (stamps 0, 1, 2, 3)
+    assert times[0] == 0.0 and times[-1] == pytest.approx(3.0) and len(times) == 10
+    path = run_dir / 'policy.monitor.json'
+    raw = json.loads(path.read_text())
+    raw['bands']['denoise']['scale'][0] = -1.0
+    path.write_text(json.dumps(raw))
+    with pytest.raises(MonitorError, match='policy.monitor.json: bands: denoise: band needs'):
+        read_thresholds(run_dir / 'policy.ts')
+    assert main(['calibrate', str(run_dir), '--episodes', str(logs), '--alpha', '0.15',
+                 '--rule', 'constant']) == 0
+    assert 'bands' not in read_thresholds(run_dir / 'policy.ts')
