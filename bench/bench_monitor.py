@@ -28,7 +28,7 @@ from typing import Dict, List
 import numpy as np
 
 SCORES = ('denoise', 'consistency', 'novelty')
-KINDS = ('goal', 'pillar', 'joint_bias', 'push')
+KINDS = ('goal', 'pillar', 'joint_bias', 'push', 'camera_blackout')
 SEEDS = {'calibration': 10000, 'nominal': 20000}
 PERTURBED_SEED = 20000
 
@@ -67,7 +67,7 @@ def set_sim(harness, **params) -> None:
 
 
 def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_time: float,
-                 tag: str, partial=None) -> List[dict]:
+                 tag: str, partial=None, vision: bool = False) -> List[dict]:
     """``plan``: [(group, kind, count, first seed)]; returns one record per episode;
     ``partial(records)`` after each episode (saves what is done, for a long run)."""
     from lifecycle_msgs.msg import Transition
@@ -81,10 +81,16 @@ def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_
     harness = Harness(out / 'logs' / tag)
     log = MonitorLog(harness.client)
     records = []
+    contract, sim_params = default_contract_path(), {}
+    if vision:   # the camera variant, as `dil-ros demo --vision` runs it
+        from dil_ros.contract import load_contract
+        from dil_ros.demo import vision as variant
+        contract = variant.contract_path()
+        sim_params = variant.sim_params(load_contract(contract))
     try:
-        harness.start('sim_node', real_time_factor=rtf, seed=0, auto_reset=False)
+        harness.start('sim_node', real_time_factor=rtf, seed=0, auto_reset=False, **sim_params)
         harness.start('policy_node', policy_path=str(run / 'policy.ts'),
-                      contract=str(default_contract_path()), use_sim_time=True,
+                      contract=str(contract), use_sim_time=True,
                       output_mode='joint_trajectory', start_enabled=False, monitor=True,
                       on_alarm=on_alarm)
         change_state(harness, Transition.TRANSITION_CONFIGURE, 'configure')
@@ -276,7 +282,7 @@ def plot(records, rules: Dict[str, Rule], out: Path, perturb_time: float) -> Non
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     warn = [r for r in records if r['on_alarm'] == 'warn']
-    colors = dict(zip(KINDS, ('tab:red', 'tab:orange', 'tab:purple', 'tab:blue')))
+    colors = dict(zip(KINDS, ('tab:red', 'tab:orange', 'tab:purple', 'tab:blue', 'tab:green')))
     const, band = rules['constant'], rules['time-varying']
     fig, axes = plt.subplots(1, len(SCORES), figsize=(5 * len(SCORES), 3.6))
     for ax, s in zip(np.atleast_1d(axes), SCORES):
@@ -391,7 +397,9 @@ def main() -> int:
     p.add_argument('--nominal', type=int, default=50)
     p.add_argument('--perturbed', type=int, default=50)
     p.add_argument('--hold-episodes', type=int, default=50)
-    p.add_argument('--kinds', default=','.join(KINDS))
+    p.add_argument('--kinds', default=','.join(KINDS[:4]))
+    p.add_argument('--vision', action='store_true',
+                   help='RUN is a `dil-ros demo --vision` run: the camera variant of the sim')
     p.add_argument('--alpha', type=float, default=0.05)
     p.add_argument('--rtf', type=float, default=1.0)
     p.add_argument('--perturb-time', type=float, default=1.0)
@@ -441,7 +449,7 @@ def main() -> int:
             records = old + (run_episodes(
                 args.run, out, plan, 'warn', args.rtf, args.perturb_time, 'warn',
                 lambda done: (out / 'episodes.partial.json').write_text(
-                    json.dumps(old + done))) if plan else [])
+                    json.dumps(old + done)), args.vision) if plan else [])
             saved.write_text(json.dumps(records))
             print(f'warn phase: {len(records)} episodes in {time.perf_counter() - t:.0f} s')
             if args.record_only:
@@ -451,7 +459,7 @@ def main() -> int:
                 write_calibration_logs(records, out / 'calibration')
                 _calibrate(args, out)
                 records += run_episodes(args.run, out, plan, 'hold', args.rtf,
-                                        args.perturb_time, 'hold')
+                                        args.perturb_time, 'hold', vision=args.vision)
                 saved.write_text(json.dumps(records))
         finally:
             rclpy.try_shutdown()
