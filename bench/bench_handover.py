@@ -29,6 +29,10 @@ import numpy as np
 import torch
 
 HANDOVERS = ('none', 'crossfade', 'ensemble', 'guided')
+# a cell's hand-over may carry options: 'guided/hold=inf/soft=0.2/fade=0' (ControlConfig
+# guide_hold_s, guide_soft_s, crossfade_steps); side by side variants in one run
+OPTIONS = {'hold': ('guide_hold_s', float), 'soft': ('guide_soft_s', float),
+           'fade': ('crossfade_steps', int)}
 DELAYS_MS = (0, 100, 200, 300, 500)
 CONTROL_HZ = 100.0
 SEED_BASE = 100000          # unseen: the demo records episodes 0..N-1
@@ -64,14 +68,29 @@ class Policy:
         return out[0].double().numpy()
 
 
+def control_config(handover: str, crossfade_steps: int = 20):
+    """ControlConfig for a cell's hand-over name ('guided/hold=inf/fade=0': options above)."""
+    from dil_ros.control.controller import ControlConfig
+    name, *opts = handover.split('/')
+    kwargs = {'rate_hz': CONTROL_HZ, 'handover': name, 'crossfade_steps': crossfade_steps}
+    for opt in opts:
+        key, _, value = opt.partition('=')
+        if key not in OPTIONS:
+            raise SystemExit(f'--handovers: {handover!r}: unknown option {key!r} '
+                             f'(known: {", ".join(OPTIONS)})')
+        field, kind = OPTIONS[key]
+        kwargs[field] = kind(value)
+    return ControlConfig(**kwargs)
+
+
 def run_episode(policy: Policy, contract, handover: str, latency_s: float, seed: int,
                 crossfade_steps: int = 20) -> Dict:
-    from dil_ros.control.controller import ControlConfig, PolicyController
+    from dil_ros.control.controller import PolicyController
     from dil_ros.sim.arm_sim import ArmSim
     sim = ArmSim()
     sim.reset(seed)
-    ctl = PolicyController(contract, ControlConfig(rate_hz=CONTROL_HZ, handover=handover,
-                                                   crossfade_steps=crossfade_steps),
+    torch.manual_seed(seed)          # the sampler's noise: every variant sees the same draws
+    ctl = PolicyController(contract, control_config(handover, crossfade_steps),
                            stamped_keys=['observation.state'], initial_latency_s=latency_s)
     ctl.set_active(True)
     ctl.set_enabled(True)
@@ -164,7 +183,7 @@ def plot(cells: List[Dict], out: Path, title: str) -> Path:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for handover in HANDOVERS:
+    for handover in dict.fromkeys(c['handover'] for c in cells):
         rows = sorted((c for c in cells if c['handover'] == handover), key=lambda c: c['delay_ms'])
         if not rows:
             continue

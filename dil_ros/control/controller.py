@@ -21,6 +21,8 @@ class ControlConfig:
     handover: str = 'crossfade'
     crossfade_steps: int = 20            # control steps over which a hand-over offset fades out
     velocity_output: bool = False        # twist: hold means zero, not "stay where you are"
+    guide_hold_s: float = float('inf')   # guided: weight 1 this long past arrival (0: RTC decay)
+    guide_soft_s: Optional[float] = None  # guided: then decay over this (None: to the chunk end)
 
 
 @dataclass
@@ -208,7 +210,8 @@ class PolicyController:
             if self.config.handover == 'guided':
                 guide = plan_guide(self.scheduler, stamp, self.contract.dt,
                                    self.contract.n_obs_steps, self.contract.horizon,
-                                   now + self.latency_estimate())
+                                   now + self.latency_estimate(), self.config.guide_hold_s,
+                                   self.config.guide_soft_s)
                 if guide is not None:
                     tick.request.prefix, tick.request.prefix_weight = guide
             self.in_flight = True

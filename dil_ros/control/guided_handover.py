@@ -5,14 +5,19 @@ action ``i`` falls at ``t0 + (i - (To - 1)) * dt`` and the chunk arrives at abou
 ``now + latency`` (the latency estimate already holds the measured delay). Along the new chunk::
 
     times:     past ... | executes before arrival |  rest of the old chunk | beyond it
-    weight:    1          1 (frozen)                 soft, 1 -> 0            0
+    weight:    1          1 (frozen)                 1 (held), then soft     0
     target:    the command the chunk in force gives at each time (hand-over offset included)
 
-The soft weight is Real-Time Chunking's exponential mask, ``w = c (e^c - 1) / (e - 1)`` with
-``c`` going linearly from 1 at arrival to 0 where the chunk in force ends: the new chunk is pulled
-hard toward the plan near the switch and left free where the old plan is about to run out.
-The sampler (dil_ros/policy/guided.py) inpaints with these; the scheduler then switches to the
-new chunk at once (the frozen actions equal what was commanded, so there is no step to fade).
+Why hold the whole overlap (``hold_s`` inf, the default) rather than Real-Time Chunking's decay
+(``hold_s`` 0: ``w = c (e^c - 1) / (e - 1)``, c from 1 at arrival to 0 where the chunk in force
+ends): with 300 ms of delay the next request leaves about 0.1 s after a chunk arrives, before
+the arm has moved enough for the observation to show which way round the pillar it is going. The
+decayed part of the overlap is where the way is chosen, so a new chunk re-drew it and chose the
+other way about half the time, and the arm, between two plans, clipped the pillar (the
+bench_handover.py failures at 300 ms: all of them such switches). Held, each chunk keeps the
+way the one in force took, and only its tail beyond that chunk is planned afresh.
+The sampler (dil_ros/policy/guided.py) inpaints with these; the scheduler then hands over as
+``crossfade`` does (the offset left to fade is then ~0).
 """
 from typing import Optional, Tuple
 
@@ -32,14 +37,20 @@ def soft_mask(c: np.ndarray) -> np.ndarray:
 
 
 def plan_guide(scheduler: ChunkScheduler, t0: float, dt: float, n_obs_steps: int, horizon: int,
-               arrival: float) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+               arrival: float, hold_s: float = float('inf'),
+               soft_s: Optional[float] = None) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     """(prefix [Tp, Da], weight [Tp]) for a chunk predicted from observations stamped ``t0``
-    and expected at ``arrival``; None when no chunk is in force (nothing to agree with)."""
+    and expected at ``arrival``; None when no chunk is in force (nothing to agree with).
+
+    Weight 1 up to ``arrival + hold_s`` (inf: the whole overlap; 0: RTC), then RTC's decay over
+    ``soft_s`` (None: to where the chunk in force ends; 0: none), then 0."""
     chunk = scheduler.newest
     if chunk is None:
         return None
     times = t0 + (np.arange(horizon) - (n_obs_steps - 1)) * dt
     end = chunk.end
+    hold = arrival + max(hold_s, 0.0)
+    soft_end = end if soft_s is None else min(end, hold + max(soft_s, 0.0))
     prefix = np.empty((horizon, chunk.actions.shape[1]))
     weight = np.zeros(horizon)
     last = None
@@ -49,8 +60,8 @@ def plan_guide(scheduler: ChunkScheduler, t0: float, dt: float, n_obs_steps: int
             prefix[i] = last if last is not None else chunk.actions[-1]
             continue
         prefix[i] = last = value
-        if t <= arrival + 1e-9:
+        if t <= hold + 1e-9:
             weight[i] = 1.0
-        else:
-            weight[i] = soft_mask(np.array((end - t) / max(end - arrival, 1e-9)))
+        elif t < soft_end - 1e-9:
+            weight[i] = soft_mask(np.array((soft_end - t) / max(soft_end - hold, 1e-9)))
     return prefix, weight

@@ -78,10 +78,12 @@ def change_state(harness: Harness, transition: int, label: str) -> None:
 def evaluate_policy(name: str, policy_path: Path, contract_path: str, episodes: int, seed: int,
                     real_time_factor: float, log_dir: Path, output_mode: str = 'joint_trajectory',
                     video_path: str = '',
-                    sim_params: Optional[Mapping[str, Any]] = None) -> EvalResult:
+                    sim_params: Optional[Mapping[str, Any]] = None,
+                    policy_params: Optional[Mapping[str, Any]] = None) -> EvalResult:
     """Run ``episodes`` closed-loop episodes from sim seed ``seed`` on; count successes.
 
-    ``sim_params``: more sim_node parameters (the vision variant's cameras).
+    ``sim_params``: more sim_node parameters (the vision variant's cameras); ``policy_params``:
+    more policy_node parameters (the hand-over benchmark's handover and inference_delay_s).
     """
     from dil_ros.contract import load_contract
     joints = load_contract(contract_path).action.joints
@@ -92,7 +94,8 @@ def evaluate_policy(name: str, policy_path: Path, contract_path: str, episodes: 
         harness.start('sim_node', real_time_factor=real_time_factor, seed=seed, auto_reset=False,
                       record_video=video_path, **(sim_params or {}))
         harness.start('policy_node', policy_path=str(policy_path), contract=str(contract_path),
-                      use_sim_time=True, output_mode=output_mode, start_enabled=False)
+                      use_sim_time=True, output_mode=output_mode, start_enabled=False,
+                      **(policy_params or {}))
         change_state(harness, Transition.TRANSITION_CONFIGURE, 'configure')
         change_state(harness, Transition.TRANSITION_ACTIVATE, 'activate')
         bar = tqdm(range(episodes), desc=f'evaluate {name}', unit='ep')

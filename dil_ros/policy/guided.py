@@ -8,7 +8,7 @@ guidance; this is the same idea for our ε-prediction DDIM sampler.
 
 Inputs, in the policy's action units: ``target`` [B, Tp, Da] (the old chunk's actions at the new
 chunk's grid times) and ``weight`` [B, Tp] in [0, 1]: 1 for the actions that will execute before
-the new chunk arrives (frozen), a decaying soft weight over the rest of the overlap, 0 after it.
+the new chunk arrives (frozen), 1 or a decaying weight over the rest of the overlap, 0 after it.
 The node builds both (control/guided_handover.py); ``weight`` all 0 gives the plain sampler's
 numbers exactly.
 

@@ -14,10 +14,11 @@ def ramp(t0, dt=0.1, horizon=16, to=2, slope=1.0):
     return ActionChunk(t0, dt, (slope * (t0 + i * dt))[:, None] * np.ones((1, 3)), to)
 
 
-def test_weights_freeze_until_arrival_then_decay_to_the_end_of_the_chunk_in_force():
+def test_rtc_weights_freeze_until_arrival_then_decay_to_the_end_of_the_chunk_in_force():
     sched = ChunkScheduler(8, 'guided', fade_s=0.0)
     sched.add(ramp(1.0), now=1.0, current=None)          # covers 1.0 .. 2.4
-    prefix, weight = plan_guide(sched, t0=1.7, dt=0.1, n_obs_steps=2, horizon=16, arrival=2.0)
+    prefix, weight = plan_guide(sched, t0=1.7, dt=0.1, n_obs_steps=2, horizon=16, arrival=2.0,
+                                hold_s=0.0)
     times = 1.7 + (np.arange(16) - 1) * 0.1
     assert np.all(weight[times <= 2.0 + 1e-9] == 1.0)    # runs before the chunk arrives
     soft = (times > 2.0 + 1e-9) & (times <= 2.4 + 1e-9)
@@ -26,6 +27,18 @@ def test_weights_freeze_until_arrival_then_decay_to_the_end_of_the_chunk_in_forc
     covered = times <= 2.4 + 1e-9
     np.testing.assert_allclose(prefix[covered, 0], times[covered])   # the plan in force
     assert soft_mask(np.array(1.0)) == pytest.approx(1.0) and soft_mask(np.array(0.0)) == 0.0
+
+
+def test_hold_keeps_the_overlap_frozen_then_decays_over_soft_s():
+    sched = ChunkScheduler(8, 'guided', fade_s=0.0)
+    sched.add(ramp(1.0), now=1.0, current=None)          # covers 1.0 .. 2.4
+    times = 1.7 + (np.arange(16) - 1) * 0.1
+    _, whole = plan_guide(sched, 1.7, 0.1, 2, 16, arrival=2.0)      # the default: hold all
+    np.testing.assert_array_equal(whole, (times <= 2.4 + 1e-9).astype(float))
+    _, part = plan_guide(sched, 1.7, 0.1, 2, 16, arrival=2.0, hold_s=0.1, soft_s=0.2)
+    assert np.all(part[times <= 2.1 + 1e-9] == 1.0)      # held 0.1 s past arrival
+    assert 0.0 < part[np.isclose(times, 2.2)][0] < 1.0    # decays until 2.3
+    assert np.all(part[times >= 2.3 - 1e-9] == 0.0)      # then free, though the chunk runs on
 
 
 def test_no_chunk_in_force_means_no_guide():
