@@ -3,7 +3,8 @@
 
 1. Latency/jitter, side by side: the default small diffusion network (untrained DiffusionPolicy,
    down_dims 64/128/256, DDIM-10; latency is what matters) commanding at 100 Hz under each
-   inference option (``inference_mode`` thread | process, the worker's ``inference_nice``, and
+   inference option (``inference_mode`` thread | process, the worker's ``inference_nice`` and
+   ``inference_cpus``, the node's ``gc_freeze``, and
    ``executor`` single_threaded | events), the options interleaved over ``--rounds`` so that load
    from other jobs falls on each alike, plus a cheap policy (the ramp below) as the floor:
    control-loop period jitter |period - 10 ms| (p50/p99/max) while inference runs, observation
@@ -20,6 +21,7 @@
 
 import argparse
 from collections import deque
+import gc
 import json
 import os
 import signal
@@ -118,15 +120,22 @@ def fake_robot(lag_s: float) -> None:
         rclpy.try_shutdown()
 
 
-# option: (policy_node parameters, executor), the small diffusion net under each
+# option: (policy_node parameters, executor), the small diffusion net under each; *_gcfreeze with
+# the node's gc_freeze (off by default).
 OPTIONS = {
     'thread': ({'inference_mode': 'thread'}, 'single_threaded'),
+    'thread_gcfreeze': ({'inference_mode': 'thread', 'gc_freeze': True}, 'single_threaded'),
     'process': ({'inference_mode': 'process'}, 'single_threaded'),
+    'process_gcfreeze': ({'inference_mode': 'process', 'gc_freeze': True}, 'single_threaded'),
+    'process_cpu1': ({'inference_mode': 'process', 'inference_cpus': '1'}, 'single_threaded'),
     'process_nice10': ({'inference_mode': 'process', 'inference_nice': 10}, 'single_threaded'),
+    'process_nice10_cpu1': ({'inference_mode': 'process', 'inference_nice': 10,
+                             'inference_cpus': '1'}, 'single_threaded'),
     'thread_events': ({'inference_mode': 'thread'}, 'events'),
     'process_events': ({'inference_mode': 'process'}, 'events'),
     'process_nice10_events': ({'inference_mode': 'process', 'inference_nice': 10}, 'events'),
 }
+DEFAULT_OPTIONS = 'thread,thread_gcfreeze,process,process_gcfreeze,process_cpu1,process_nice10'
 
 
 def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: float = 0.0,
@@ -142,6 +151,15 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
     node = PolicyNode(parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
     robot = subprocess.Popen([sys.executable, __file__, '--robot', '--lag', str(lag_s)])
     ticks, commands, chunk_events = [], [], []   # wall clock; node clock; node clock
+    collections = []   # (wall start, wall end) of the node process's full (gen 2) collections
+
+    def on_gc(phase, info, started=[0.0]):
+        if info['generation'] == 2:
+            if phase == 'start':
+                started[0] = time.perf_counter()
+            else:
+                collections.append((started[0], time.perf_counter()))
+    gc.callbacks.append(on_gc)
     executor = make_executor(executor_name)   # as policy_node main() does
     executor.add_node(node)
     thread = threading.Thread(target=executor.spin, daemon=True)
@@ -193,7 +211,9 @@ def run(policy_path: str, seconds: float, handover: str = 'crossfade', lag_s: fl
     except subprocess.TimeoutExpired:   # a loaded machine: do not leave it behind
         robot.kill()
         robot.wait(5)
+    gc.callbacks.remove(on_gc)
     return {'ticks': np.array(ticks), 'commands': commands, 'chunks': chunk_events,
+            'collections': collections,
             'status': status, 'fade_s': ctl.scheduler.fade_s, 'period': ctl.period,
             'latencies': latencies}
 
@@ -228,7 +248,25 @@ def timing_figures(runs) -> Dict[str, float]:
         'inference_p50_ms': pct(latencies, 50), 'inference_p99_ms': pct(latencies, 99),
         'dropped_actions': sum(int(r['status']['dropped actions']) for r in runs),
         'loop_overruns': sum(int(r['status']['loop overruns']) for r in runs),
+        **gc_figures(runs),
     }
+
+
+def gc_figures(runs) -> Dict[str, float]:
+    """Full collections of the node's process while it commanded (the control loop waits for
+    them: they hold the interpreter lock), their longest, and how many of the periods late by
+    more than 5 ms overlapped one."""
+    durations, late, late_in_gc = [], 0, 0
+    for r in runs:
+        ticks = r['ticks'][5:]
+        spans = [(a, b) for a, b in r['collections'] if len(ticks) and ticks[0] <= b]
+        durations += [(b - a) * 1e3 for a, b in spans]
+        for t0, t1 in zip(ticks[:-1], ticks[1:]):
+            if abs(t1 - t0 - r['period']) * 1e3 > 5.0:
+                late += 1
+                late_in_gc += any(a < t1 and b > t0 for a, b in spans)
+    return {'gc_full_collections': len(durations), 'gc_full_max_ms': _max(durations),
+            'late_periods_over_5ms': late, 'late_periods_in_a_gc': late_in_gc}
 
 
 def _max(x) -> float:
@@ -264,7 +302,7 @@ def main(argv=None) -> int:
     parser.add_argument('--seconds', type=float, default=6.0, help='per run')
     parser.add_argument('--rounds', type=int, default=2,
                         help='interleaved runs of each inference option (samples pooled)')
-    parser.add_argument('--options', default=','.join(OPTIONS),
+    parser.add_argument('--options', default=DEFAULT_OPTIONS,
                         help=f'comma-separated, of {", ".join(OPTIONS)}')
     parser.add_argument('--lag', type=float, default=0.15, help='arm lag behind its command [s]')
     parser.add_argument('--json', type=Path, help='write the figures here')

@@ -200,12 +200,16 @@ def build_form(policy: nn.Module, form: str, device: torch.device,
     raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
 
 
-# Benchmark candidates of the onnx form (README, Benchmarks a): onnxruntime at each graph
-# optimisation level, and OpenVINO on the same file. form onnx is onnxruntime with level 'all'.
-ONNX_VARIANTS = {'onnx': 'all', 'onnx_extended': 'extended', 'onnx_basic': 'basic',
-                 'onnx_noopt': 'disable', 'openvino': 'auto', 'openvino_f32': 'f32',
-                 'openvino_bf16': 'bf16',
-                 'onnx_wrapper': 'all'}
+# Benchmark candidates of the onnx form (README, Benchmarks a), each the keyword arguments of
+# load_onnx or load_openvino on the same policy.onnx: onnxruntime at each graph optimisation level
+# and without pool spinning; OpenVINO in each precision and with its thread pinned (its default
+# before issue 14's measurements). Forms onnx and openvino are the loaders' defaults.
+ONNX_VARIANTS = {'onnx': {}, 'onnx_extended': {'level': 'extended'},
+                 'onnx_basic': {'level': 'basic'}, 'onnx_noopt': {'level': 'disable'},
+                 'onnx_nospin': {'spinning': False}, 'onnx_wrapper': {},
+                 'openvino': {}, 'openvino_pinned': {'pinning': True},
+                 'openvino_f32': {'precision': 'f32'}, 'openvino_bf16': {'precision': 'bf16'},
+                 'openvino_f16': {'precision': 'f16'}}
 
 
 def _build_onnx(policy: nn.Module, form: str, device: torch.device,
@@ -230,8 +234,8 @@ def _build_onnx(policy: nn.Module, form: str, device: torch.device,
     meta, _ = read_onnx(path)
     if form.startswith('openvino'):
         from dil_ros.accel.openvino_runtime import load_openvino
-        return load_openvino(path, meta, precision=ONNX_VARIANTS[form])
-    return load_onnx(path, device, meta, level=ONNX_VARIANTS[form])[0]
+        return load_openvino(path, meta, **ONNX_VARIANTS[form])
+    return load_onnx(path, device, meta, **ONNX_VARIANTS[form])[0]
 
 
 def _bench_meta(policy: nn.Module) -> Dict[str, Any]:

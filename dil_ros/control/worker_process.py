@@ -40,7 +40,8 @@ class WorkerSpec:
     """What the worker process loads: ``load_policy_form(policy_path, form, device,
     policy_sha256=...)`` with ``threads`` torch intra-op threads (0: torch's default) at
     ``nice`` (added to the node's niceness: > 0 lets the control loop run first on a shared
-    core)."""
+    core), on ``cpus`` only (``os.sched_setaffinity``; empty: wherever the node may run), so the
+    control loop can keep a core of its own."""
 
     policy_path: str
     form: str = 'torchscript'
@@ -48,6 +49,7 @@ class WorkerSpec:
     policy_sha256: str = ''
     threads: int = 1
     nice: int = 0
+    cpus: Tuple[int, ...] = ()
 
 
 Layout = List[Tuple[str, str, Tuple[int, ...], int]]   # (key, numpy dtype str, shape, offset)
@@ -98,6 +100,13 @@ def _serve(conn, spec: WorkerSpec) -> None:
     try:
         if spec.nice:
             os.nice(spec.nice)
+        if spec.cpus:
+            try:
+                os.sched_setaffinity(0, spec.cpus)
+            except (OSError, ValueError) as exc:
+                raise InferenceWorkerError(
+                    f'inference_cpus {list(spec.cpus)}: cannot run the worker there ({exc}); '
+                    f'this machine offers CPUs {sorted(os.sched_getaffinity(0))}') from None
         import torch
         if spec.threads > 0:
             torch.set_num_threads(spec.threads)
@@ -107,8 +116,11 @@ def _serve(conn, spec: WorkerSpec) -> None:
     except Exception as exc:  # noqa: BLE001 - sent to the node, which names it
         conn.send(('failed', f'{type(exc).__name__}: {exc}'))
         return
+    import gc
+    gc.collect()   # what loading left behind; then no full collection walks it again
+    gc.freeze()
     conn.send(('ready', f'pid {os.getpid()}, {torch.get_num_threads()} torch threads, '
-                        f'nice {os.nice(0)}'))
+                        f'nice {os.nice(0)}, CPUs {sorted(os.sched_getaffinity(0))}'))
     inputs, outputs = _Attached(), _Attached()
     try:
         while True:

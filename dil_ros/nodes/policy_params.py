@@ -35,6 +35,12 @@ PARAMETERS = {  # name: (default, description)
                                  'the node hold)'),
     'inference_nice': (0, 'process mode: niceness added to the worker process (> 0 lets the '
                           'control loop go first on a shared CPU; inference then takes longer)'),
+    'inference_cpus': ('', "process mode: the CPUs the worker may run on, e.g. '1' or '2,3' "
+                           '(os.sched_setaffinity; empty: any, as the node)'),
+    'gc_freeze': (False, "after configure, Python's garbage collector freezes what loading made "
+                         '(gc.freeze; cleanup unfreezes): a full collection, 65-106 ms over torch '
+                         'and rclpy here, then no longer walks it (none was seen while commanding '
+                         'in the benchmarks, so off by default)'),
     'executor': ('single_threaded', f'one of {EXECUTORS} (main() only): rclpy '
                                     'SingleThreadedExecutor or rclpy.experimental.EventsExecutor'),
     'monitor': (False, 'score every chunk with policy.monitor.ts (next to policy_path; `dil-ros '
@@ -42,3 +48,15 @@ PARAMETERS = {  # name: (default, description)
     'on_alarm': ('warn', "monitor alarm: 'warn' (log) or 'hold' (hold like the e-stop, naming "
                          "the score, until ~/reset)"),
 }
+
+
+def parse_cpus(text: str) -> tuple:
+    """``inference_cpus`` ('1', '0, 2', '') -> (1,), (0, 2), (); ValueError naming the
+    parameter for anything else."""
+    try:
+        cpus = tuple(int(part) for part in str(text).replace(' ', '').split(',') if part)
+    except ValueError:
+        cpus = (-1,)
+    if any(cpu < 0 for cpu in cpus):
+        raise ValueError(f"inference_cpus: expected CPU ids like '1' or '2,3', got {text!r}")
+    return cpus

@@ -161,11 +161,37 @@ def test_openvino_form_reads_the_same_bound_file(onnx_state):
     policy, path, _, reference = onnx_state
     form = load_policy_form(path, 'openvino', 'cpu')
     assert form.path == sibling_path(path, 'onnx') and 'OpenVINO' in form.message
+    compiled = form.fn.session.compiled   # one stream, its thread not pinned (README, a)
+    assert compiled.get_property('ENABLE_CPU_PINNING') is False
+    assert compiled.get_property('NUM_STREAMS') == 1
     obs, noise = synthetic_inputs(policy, seed=3)
     with torch.no_grad():
         expected = reference(obs, noise)
     tolerance = TOLERANCE['openvino' if 'bf16' in form.message else 'onnx']
     assert (form(obs, noise) - expected).abs().max() <= tolerance * action_range(policy)
+
+
+def test_optimized_graph_cached_beside_the_file_and_a_bad_cache_ignored(onnx_state, tmp_path):
+    """export_forms' own check session wrote the optimised graph; a later load uses it (same
+    actions); a cache whose bytes changed is not used and is written again."""
+    from dil_ros.accel.onnx_export import read_onnx
+    from dil_ros.accel.onnx_runtime import cache_paths, load_onnx
+    policy, path, _, _ = onnx_state
+    source = sibling_path(path, 'onnx')
+    graph, record = cache_paths(source)
+    assert graph.is_file() and json.loads(record.read_text())['source_content_sha256'] == \
+        read_onnx(source)[0]['content_sha256']
+    copy = tmp_path / 'policy.onnx'
+    copy.write_bytes(source.read_bytes())
+    meta = read_onnx(copy)[0]
+    obs, noise = synthetic_inputs(policy, seed=5)
+    first = load_onnx(copy, torch.device('cpu'), meta)[0](obs, noise)
+    cached, cached_record = cache_paths(copy)
+    assert cached.is_file() and cached_record.is_file()
+    assert torch.equal(load_onnx(copy, torch.device('cpu'), meta)[0](obs, noise), first)
+    cached.write_bytes(b'garbage')   # changed bytes: the record no longer matches
+    assert torch.equal(load_onnx(copy, torch.device('cpu'), meta)[0](obs, noise), first)
+    assert cached.stat().st_size > 100   # written again
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA and onnxruntime-gpu')

@@ -113,6 +113,20 @@ def test_a_policy_the_worker_cannot_load_is_refused_by_name(tmp_path):
     assert 'not a TorchScript archive' in str(err.value)
 
 
+def test_worker_cpus_are_set_and_impossible_ones_refused_by_name(camera_policy):
+    import os
+    path, _ = camera_policy
+    with pytest.raises(InferenceWorkerError, match=r'inference_cpus \[4095\]: cannot run'):
+        ProcessInferenceWorker(WorkerSpec(str(path), cpus=(4095,)))
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    worker = ProcessInferenceWorker(WorkerSpec(str(path), cpus=(cpu,)))
+    try:
+        assert worker.message.endswith(f'CPUs [{cpu}]'), worker.message
+        assert os.sched_getaffinity(worker.pid) == {cpu}
+    finally:
+        worker.stop()
+
+
 def test_a_node_killed_outright_leaves_no_worker(camera_policy):
     """SIGKILL gives the node no chance to stop its worker: the worker ends on its pipe's EOF."""
     path, _ = camera_policy

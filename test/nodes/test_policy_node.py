@@ -1,4 +1,5 @@
 """policy_node against a fake robot, over DDS on localhost (plain rclpy, no launch)."""
+import gc
 import math
 from pathlib import Path
 import time
@@ -445,10 +446,11 @@ def test_process_mode_commands_and_a_killed_worker_holds_by_name(harness):
     once, naming the worker and how it ended, and says so in /diagnostics."""
     import os
     import signal
-    h = harness('ramp', inference_mode='process', inference_nice=5)
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    h = harness('ramp', inference_mode='process', inference_nice=5, inference_cpus=str(cpu))
     h.start()
     assert h.log_has('inference in a worker process: pid'), h.logs
-    assert h.log_has('nice 5'), h.logs
+    assert h.log_has(f'nice 5, CPUs [{cpu}]'), h.logs
     pid = h.node._worker.pid
     cmds = moving(h, time.monotonic())
     assert np.all(cmds >= np.array(TARGET) - 1e-6) and np.all(cmds <= np.array(TARGET) + 0.31)
@@ -499,9 +501,17 @@ def test_use_sim_time(harness):
     assert 1000.0 < h.node.now() < 1100.0
 
 
+def test_inference_cpus_parsed_or_refused_by_name():
+    from dil_ros.nodes.policy_params import parse_cpus
+    assert parse_cpus('') == () and parse_cpus('1') == (1,) and parse_cpus('0, 2') == (0, 2)
+    for bad in ('one', '-1', '1;2'):
+        with pytest.raises(ValueError, match='inference_cpus'):
+            parse_cpus(bad)
+
+
 def test_lifecycle_deactivate_holds_cleanup_and_reconfigure(harness):
     from rclpy.lifecycle import TransitionCallbackReturn as R
-    h = harness(output_mode='joint_trajectory')
+    h = harness(output_mode='joint_trajectory', gc_freeze=True)
     h.start()
     assert h.wait_for(lambda: len(h.trajectories) >= 1, 5.0)
     assert h.node.trigger_deactivate() == R.SUCCESS
@@ -510,7 +520,8 @@ def test_lifecycle_deactivate_holds_cleanup_and_reconfigure(harness):
     n = len(h.trajectories)
     time.sleep(0.3)
     assert len(h.trajectories) == n                         # inactive: silent
+    assert gc.get_freeze_count() > 0          # gc_freeze: loading's objects left out of gc
     assert h.node.trigger_cleanup() == R.SUCCESS
-    assert h.node._ctl is None
+    assert h.node._ctl is None and gc.get_freeze_count() == 0
     h.start()
     assert h.wait_for(lambda: len(h.trajectories) > n, 5.0)
