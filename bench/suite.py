@@ -373,8 +373,8 @@ def summary(section: str, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                      and r.get('parity_ok', True)}
             eager = timed.get('eager', {}).get('median_ms')
             base = timed.get('lerobot.select_action', {}).get('median_ms')
-            forms = {k: r for k, r in timed.items() if k not in ('eager',
-                                                                'lerobot.select_action')}
+            forms = {k: r for k, r in timed.items()
+                     if k not in ('eager', 'lerobot.select_action')}
             if not forms:
                 continue
             best = min(forms, key=lambda k: forms[k]['median_ms'])

@@ -51,7 +51,7 @@ def load_openvino(path: Path, meta: Mapping[str, Any], threads: Optional[int] = 
         except Exception:  # noqa: BLE001 - older plugins: assume none
             capabilities = []
         precision = 'bf16' if 'BF16' in capabilities else 'f32'
-    # the precision is always named: left alone, OpenVINO picks bf16 wherever the CPU has bf16 units
+    # the precision is always named: left alone, OpenVINO picks bf16 where the CPU has bf16 units
     config = {'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1,
               'INFERENCE_PRECISION_HINT': precision, 'ENABLE_CPU_PINNING': bool(pinning),
               'INFERENCE_NUM_THREADS': int(threads or torch.get_num_threads())}

@@ -50,8 +50,8 @@ def test_summaries_name_the_fastest_form_within_parity_and_jitter_per_option():
          {'net': 'small', 'impl': 'eager', 'median_ms': 50.0, 'p99_ms': 1.0},
          {'net': 'small', 'impl': 'openvino', 'median_ms': 10.0, 'p99_ms': 12.0}]
     row, = suite.summary('b', b)
-    assert (row['fastest form'], row['vs LeRobot'], row['vs eager']) == ('openvino', '6.00x',
-                                                                        '5.00x')
+    assert (row['fastest form'], row['vs LeRobot'], row['vs eager']) == \
+        ('openvino', '6.00x', '5.00x')
     d = [{'cpu_count': 2}, {'name': 'jitter_process', 'option': 'process',
                             'loop_jitter_p50_ms': 0.1, 'loop_jitter_p99_ms': 0.9,
                             'loop_jitter_max_ms': 3.0, 'inference_p50_ms': 40.0,
