@@ -12,9 +12,18 @@ Uses a `dil-ros demo` run (policy.ts, diffusion/, dataset/). Phases:
 4. ``on_alarm: hold`` on ``--hold-episodes`` perturbed episodes per kind (same seeds as phase 1):
    collisions with hold vs with warn (the robot does what it would do without a monitor).
 
-Usage: python bench/bench_monitor.py --run runs/demo [--calibration 100 --nominal 50
---perturbed 50 --hold-episodes 50 --rtf 1] (writes OUT = RUN/monitor_eval: episodes.json,
+Both rules, constant thresholds and time-varying bands (monitor/band.py), are calibrated on the
+same calibration episodes and evaluated OFFLINE on the same recorded episodes (per fault and
+score: TPR, false-alarm rate, median delay, alarms before the onset, ROC AUC); the hold phase uses
+the rule of ``--rule`` (what `dil-ros calibrate` stores for the node).
+
+Usage: python bench/bench_monitor.py --run runs/demo [--calibration 70 --nominal 50
+--perturbed 50 --hold-episodes 15 --rtf 1] (writes OUT = RUN/monitor_eval: episodes.json,
 results.json, results.md, traces.png, roc.png). ``--analyse`` reruns 2-3 on saved episodes.
+Long runs split over processes (each with its own ROS_DOMAIN_ID): ``--record-only --out OUT_i``
+with a part of the groups each, then ``--merge OUT_1 ... --out OUT --extend`` (hold phase and
+analysis) or ``--merge ... --analyse``. ``--vision``: a `dil-ros demo --vision` run, with
+``--kinds camera_blackout``.
 """
 import argparse
 import json

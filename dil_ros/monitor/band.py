@@ -10,7 +10,8 @@ constant rule) and moves the time dependence into the score:
    the median ``m(t)`` and the scale ``s(t)`` (1.4826 MAD) of ``log(score + EPS)`` over the chunks
    within ``HALF_WINDOW_S`` (a running window: smoothing), linearly interpolated between grid
    points and held constant past its ends. The scale has a floor (``SCALE_FLOOR`` of the median
-   scale) so a phase where every episode looks alike (the arm at rest) does not make its
+   scale, at least ``MIN_SCALE``) so a phase where every episode looks alike (the arm at rest), or
+   a score that is ~0 throughout (novelty replayed on the training set), does not make its
    threshold arbitrarily tight.
 2. The standardised score ``z = (log(score + EPS) - m(t)) / s(t)``; each calibration episode's
    maximum of z, with the profile made WITHOUT that episode (leave-one-out, so the episode's own
@@ -35,6 +36,7 @@ GRID_S = 0.2          # profile grid step [s]
 HALF_WINDOW_S = 0.3   # chunks within this of a grid time make its median and scale
 MIN_VALUES = 10       # a grid time with fewer chunks is not part of the profile
 SCALE_FLOOR = 0.25    # of the median scale over the grid
+MIN_SCALE = 0.05      # log units: values within ~5% of each other are not told apart
 
 
 @dataclass
@@ -117,7 +119,7 @@ def _fill(times, center, scale):
     if not ok.any():
         return None
     center, scale = center[ok], scale[ok]
-    floor = max(SCALE_FLOOR * float(np.median(scale)), 1e-6)
+    floor = max(SCALE_FLOOR * float(np.median(scale)), MIN_SCALE)
     return times[ok], center, np.maximum(scale, floor)
 
 
