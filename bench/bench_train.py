@@ -8,27 +8,35 @@ only in the speed keys of dil_ros/training/speed.py:
     today    optim.impl for-loop, no autocast, no compile (the step before issue 14)
     foreach  optim.impl foreach            fused    optim.impl fused (the default, `auto`)
     bf16     train.amp (bf16 autocast)     compile  train.compile (torch.compile of the loss)
-    fused_bf16  fused + bf16 (train.amp: true on top of the defaults)
-    all      fused + bf16 + compile
+    fused_bf16  fused + bf16 (train.amp: true on top of the defaults): the fastest on our CPU
+    fused_compile  fused + compile         all      fused + bf16 + compile
+    autotune    all with train.compile_mode max-autotune-no-cudagraphs
 
 ``plain`` is the minimum any trainer must do (forward, MSE, backward, AdamW step on ready-made
 tensors). Variants run interleaved in ``--rounds`` rounds (today, foreach, ..., then backwards) and
 the best round of each is kept. Each row gives the mean rate and the rate of the fastest step; on
 a CPU shared with other jobs the fastest step is the steadier figure and ``vs today`` compares
-those (on CUDA, where steps run asynchronously, the mean rates). The first two steps (compilation
-with ``compile``) are left out, and the first one's seconds are printed apart.
+those (on CUDA, where steps run asynchronously, the mean rates). The first steps (warm-up: with
+``compile`` the compilation and any recompilation) are left out of both, so compiled rows give the
+steady pace; the first step's seconds (the compile time) are printed apart. Inductor caches what it
+compiled (in $TORCHINDUCTOR_CACHE_DIR, default /tmp/torchinductor_$USER), so a second run compiles
+in seconds; ``--cold-compile`` points the cache at a fresh folder to time a first compile.
 
     .venv/bin/python bench/bench_train.py [--steps 10] [--batch-size 256] [--threads 1,2]
         [--nets small,chi] [--variants today,fused,bf16,fused_bf16] [--device auto] [--json F]
+        [--cold-compile]
 
-``compile`` and ``all`` are left out of the default variants: on our loaded 2-core CPU their first
-step compiled for up to 12 minutes. On a GPU (bench/gpu_check.sh): --device cuda --nets small,chi
---threads 0 --batch-size 256 --variants today,fused,bf16,fused_bf16,compile,all.
+The compiled variants are left out of the default ones: on our loaded 2-core CPU a cold compile
+took 7-12 minutes and the steady compiled step was slower than the eager one. Issue 14's CPU
+figure (README, Benchmarks c): --threads 1 --steps 10 --rounds 2
+--variants today,fused,fused_bf16,fused_compile,all. On a GPU (bench/gpu_check.sh): --device cuda
+--nets small,chi --threads 0 --batch-size 256 --variants today,fused,bf16,fused_bf16,compile,all.
 """
 import argparse
 import contextlib
 import io
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -56,7 +64,11 @@ VARIANTS: Dict[str, dict] = {
     'bf16': {'optim': {'impl': 'for-loop'}, 'train': {'amp': True}},
     'compile': {'optim': {'impl': 'for-loop'}, 'train': {'compile': True}},
     'fused_bf16': {'optim': {'impl': 'fused'}, 'train': {'amp': True}},
+    'fused_compile': {'optim': {'impl': 'fused'}, 'train': {'compile': True}},
     'all': {'optim': {'impl': 'fused'}, 'train': {'amp': True, 'compile': True}},
+    'autotune': {'optim': {'impl': 'fused'},
+                 'train': {'amp': True, 'compile': True,
+                           'compile_mode': 'max-autotune-no-cudagraphs'}},
 }
 SUITE_VARIANTS = ('today', 'fused', 'fused_bf16')   # suite section c: today, default, + bf16
 
@@ -192,7 +204,11 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--device', default='auto')
     parser.add_argument('--json', type=Path, help='write the rows here')
+    parser.add_argument('--cold-compile', action='store_true',
+                        help='compile into a fresh inductor cache (times a first compile)')
     args = parser.parse_args()
+    if args.cold_compile:
+        os.environ['TORCHINDUCTOR_CACHE_DIR'] = tempfile.mkdtemp(prefix='inductor_cold_')
     variants = [v.strip() for v in args.variants.split(',') if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -203,14 +219,15 @@ def main() -> None:
                    args.device)
     device = resolve_device(args.device, DistInfo())
     name = torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'
+    load = ', load average %.1f %.1f %.1f' % os.getloadavg() if hasattr(os, 'getloadavg') else ''
     print(f'training samples/s, batch {args.batch_size}, {args.steps} timed steps, best of '
-          f'{args.rounds} interleaved rounds, {name}')
-    print(f'{"net":>6s} {"threads":>7s} {"variant":>10s} {"samples/s":>10s} '
+          f'{args.rounds} interleaved rounds, {name}{load}')
+    print(f'{"net":>6s} {"threads":>7s} {"variant":>13s} {"samples/s":>10s} '
           f'{"best step":>10s} {"vs today":>9s} {"1st step s":>10s}')
     for r in rows:
         vs = f'{r["vs_today"]:.2f}' if r['vs_today'] is not None else '-'
         first = f'{r["first_step_s"]:.1f}' if r['first_step_s'] is not None else '-'
-        print(f'{r["net"]:>6s} {r["threads"]:>7d} {r["variant"]:>10s} {r["samples_s"]:10.1f} '
+        print(f'{r["net"]:>6s} {r["threads"]:>7d} {r["variant"]:>13s} {r["samples_s"]:10.1f} '
               f'{r["best_step_samples_s"]:10.1f} {vs:>9s} {first:>10s}')
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -3,8 +3,8 @@
 Layout of config/train_*.yaml (every section and key optional; defaults are Chi et al.'s)::
 
     train:      {steps, batch_size, seed, checkpoint_every, checkpoint_minutes, log_every,
-                 num_workers, device, amp, amp_dtype, compile, cpu_threads, episodes,
-                 val_episodes, val_every, val_batches}
+                 num_workers, device, amp, amp_dtype, compile, compile_mode, cpu_threads,
+                 episodes, val_episodes, val_every, val_batches}
     optim:      {lr, betas, weight_decay, warmup_steps, lr_scheduler, impl}
     ema:        {enabled, power, max_value, min_value, inv_gamma, update_after_step}
     policy:     PolicyConfig fields (dil_ros/policy/config.py)
@@ -82,6 +82,7 @@ class TrainConfig:
     amp: bool = False         # mixed precision (autocast), see speed.py
     amp_dtype: str = 'auto'   # auto: bf16 on a CPU and on CUDA that has it, else fp16; bf16; fp16
     compile: bool = False     # torch.compile the loss step (pays a compile on the first step)
+    compile_mode: str = 'default'   # torch.compile mode: default, max-autotune, ... (speed.py)
     cpu_threads: int = 0      # torch CPU threads; 0 keeps torch's default
     episodes: Union[str, float] = 'all'         # training episodes (dil_ros/training/episodes.py)
     val_episodes: Union[str, float] = 'none'    # held-out episodes for the validation loss
@@ -96,10 +97,13 @@ class TrainConfig:
         for name in ('num_workers', 'cpu_threads'):
             if getattr(self, name) < 0:
                 raise ValueError(f'{name} must be >= 0, got {getattr(self, name)}')
-        from dil_ros.training.speed import AMP_DTYPES
+        from dil_ros.training.speed import AMP_DTYPES, COMPILE_MODES
         if self.amp_dtype not in AMP_DTYPES:
             raise ValueError(f'amp_dtype must be one of {", ".join(AMP_DTYPES)}, '
                              f'got {self.amp_dtype!r}')
+        if self.compile_mode not in COMPILE_MODES:
+            raise ValueError(f'compile_mode must be one of {", ".join(COMPILE_MODES)}, '
+                             f'got {self.compile_mode!r}')
         if not self.checkpoint_minutes > 0:
             raise ValueError(f'checkpoint_minutes must be > 0, got {self.checkpoint_minutes}')
         if self.device != 'auto' and not self.device.split(':')[0] in ('cpu', 'cuda', 'mps'):

@@ -11,9 +11,16 @@ stays one YAML line away and bench/bench_train.py times both in one run:
   its matrix products natively) and on a CUDA device that supports it (no loss scaling needed),
   else fp16 with a GradScaler. The loss itself is computed in float32 (objectives.py).
 * ``train.compile``: ``torch.compile`` of the loss module (forward and, through AOTAutograd, its
-  backward; the random draws stay outside, so a run remains a pure function of its seeds). The
-  first step pays the compilation (seconds to minutes: see the README's Benchmarks c), so it is off
-  by default and in the tests; long runs win it back.
+  backward; the random draws stay outside, so a run remains a pure function of its seeds), with
+  ``train.compile_mode`` as torch.compile's ``mode``. The first step pays the compilation (seconds
+  with a warm inductor cache, minutes cold: see the README's Benchmarks c). Off by default: on our
+  AVX-512 CPU (no AMX) its steady step is slower than the eager one (inductor's fused GroupNorm +
+  Mish forward wins, its backward loses more), so it is a GPU option.
+
+Tried on that CPU and left out because they did not help (README, Benchmarks c): convolutions in a
+channels-last 2-D layout (oneDNN's preferred one; the relayout copies cost what it saves),
+``torch.backends.mkldnn`` fp32 -> bf16 math (slower in fp32, equal under autocast), compiling
+GroupNorm + Mish alone, and flushing denormals (no change).
 """
 import contextlib
 from typing import Iterable
@@ -24,6 +31,7 @@ from dil_ros.training.config import OptimConfig, TrainConfig
 
 OPTIM_IMPLS = ('auto', 'fused', 'foreach', 'for-loop')
 AMP_DTYPES = ('auto', 'bf16', 'fp16')
+COMPILE_MODES = ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs')
 
 
 def make_optimizer(params: Iterable[torch.nn.Parameter], config: OptimConfig,
@@ -60,8 +68,8 @@ def needs_grad_scaler(device: torch.device, config: TrainConfig) -> bool:
 
 
 def compiled(model: torch.nn.Module, config: TrainConfig) -> torch.nn.Module:
-    """``model`` under torch.compile when ``train.compile`` is on (static shapes: every batch of a
-    run has the same size), else ``model`` itself."""
+    """``model`` under torch.compile in ``train.compile_mode`` when ``train.compile`` is on (static
+    shapes: every batch of a run has the same size), else ``model`` itself."""
     if not config.compile:
         return model
-    return torch.compile(model, dynamic=False)
+    return torch.compile(model, dynamic=False, mode=config.compile_mode)

@@ -8,7 +8,7 @@ from torch import nn
 from dil_ros.training.config import (ConfigError, EMAConfig, OptimConfig, TrainConfig,
                                      run_config_from_mapping)
 from dil_ros.training.ema import EMAModel
-from dil_ros.training.speed import amp_dtype, make_optimizer, needs_grad_scaler
+from dil_ros.training.speed import amp_dtype, compiled, make_optimizer, needs_grad_scaler
 from dil_ros.training.trainer import train
 
 
@@ -83,10 +83,29 @@ def test_amp_dtype_and_grad_scaler_choice():
 
 @pytest.mark.parametrize('section,key,value', [('optim', 'impl', 'fast'),
                                                ('train', 'amp_dtype', 'fp8'),
-                                               ('train', 'compile', 'yes')])
+                                               ('train', 'compile', 'yes'),
+                                               ('train', 'compile_mode', 'fastest'),
+                                               ('train', 'compile_mode', True)])
 def test_bad_speed_keys_name_file_and_key(section, key, value):
     with pytest.raises(ConfigError, match=f'cfg.yaml: {section}.*{key}'):
         run_config_from_mapping({section: {key: value}}, 'cfg.yaml')
+
+
+def test_bad_compile_mode_lists_the_choices():
+    with pytest.raises(ConfigError, match="max-autotune-no-cudagraphs, got 'fastest'"):
+        run_config_from_mapping({'train': {'compile_mode': 'fastest'}}, 'cfg.yaml')
+
+
+def test_compile_mode_reaches_torch_compile(monkeypatch):
+    from dil_ros.training import speed
+    calls = []
+    monkeypatch.setattr(speed.torch, 'compile', lambda model, **kw: calls.append(kw) or model)
+    net = _net()
+    assert compiled(net, TrainConfig()) is net and not calls          # compile off: untouched
+    config = run_config_from_mapping({'train': {'compile': True, 'compile_mode':
+                                                'max-autotune-no-cudagraphs'}}).train
+    compiled(net, config)
+    assert calls == [{'dynamic': False, 'mode': 'max-autotune-no-cudagraphs'}]
 
 
 def _losses(result):
