@@ -398,7 +398,8 @@ def summary(section: str, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                         'inference p50 ms': r['inference_p50_ms'],
                         'obs->command p99 ms': r['obs_to_command_p99_ms'],
                         'largest command gap ms': r['max_command_gap_ms'],
-                        'periods': r['loop_periods']})
+                        'periods': r['loop_periods'],
+                        'full gcs': r.get('gc_full_collections', '')})
     return out
 
 
