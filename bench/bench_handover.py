@@ -15,8 +15,9 @@ Per cell: success rate, the largest command step within one policy period after 
 episodes whose tip path switches between the inner and the outer way round the pillar
 mid-motion, and the mode split.
 
-    .venv/bin/python bench/bench_handover.py --policy runs/demo/policy.ts --episodes 50 \
-        --out runs/handover            # writes handover.json and handover.png
+    .venv/bin/python bench/bench_handover.py --policy runs/handover/teacher.ts --episodes 100 \
+        --handovers none,crossfade,ensemble,guided/hold=0,guided --out runs/handover/final
+        # writes handover.json and handover.png; guided/hold=0 is RTC's decay
 """
 import argparse
 import json
@@ -30,9 +31,9 @@ import torch
 
 HANDOVERS = ('none', 'crossfade', 'ensemble', 'guided')
 # a cell's hand-over may carry options: 'guided/hold=inf/soft=0.2/fade=0' (ControlConfig
-# guide_hold_s, guide_soft_s, crossfade_steps); side by side variants in one run
+# guide_hold_s, guide_soft_s, guide_hold_below_s, crossfade_steps): variants side by side
 OPTIONS = {'hold': ('guide_hold_s', float), 'soft': ('guide_soft_s', float),
-           'fade': ('crossfade_steps', int)}
+           'below': ('guide_hold_below_s', float), 'fade': ('crossfade_steps', int)}
 DELAYS_MS = (0, 100, 200, 300, 500)
 CONTROL_HZ = 100.0
 SEED_BASE = 100000          # unseen: the demo records episodes 0..N-1

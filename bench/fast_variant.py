@@ -1,4 +1,4 @@
-"""The faster task variant for the hand-over benchmark: the scripted expert ``--speed`` times as fast.
+"""The faster task variant of the hand-over benchmark: the scripted expert ``--speed`` x as fast.
 
 Records expert demonstrations offline, in simulated time (no ROS): the MuJoCo arm of dil_ros.sim
 driven by dil_ros.sim.expert.ScriptedExpert with its duration range divided by ``--speed``, the
@@ -100,7 +100,8 @@ def main(argv=None) -> int:
     train_s = time.perf_counter() - t
     (args.out / 'fast.json').write_text(json.dumps(
         {'speed': args.speed, 'kept': len(episodes), 'failed': failed,
-         'inner': sides.count('inner'), 'steps': meta.get('step'), 'record_s': record_s, 'train_export_s': train_s}, indent=1))
+         'inner': sides.count('inner'), 'record_s': record_s, 'train_export_s': train_s},
+        indent=1))
     print(f'exported {path} (train + export {train_s:.0f} s)', flush=True)
     return 0
 

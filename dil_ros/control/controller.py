@@ -23,6 +23,7 @@ class ControlConfig:
     velocity_output: bool = False        # twist: hold means zero, not "stay where you are"
     guide_hold_s: float = float('inf')   # guided: weight 1 this long past arrival (0: RTC decay)
     guide_soft_s: Optional[float] = None  # guided: then decay over this (None: to the chunk end)
+    guide_hold_below_s: float = float('inf')  # guided: hold only if the chunk ran less than this
 
 
 @dataclass
@@ -211,7 +212,7 @@ class PolicyController:
                 guide = plan_guide(self.scheduler, stamp, self.contract.dt,
                                    self.contract.n_obs_steps, self.contract.horizon,
                                    now + self.latency_estimate(), self.config.guide_hold_s,
-                                   self.config.guide_soft_s)
+                                   self.config.guide_soft_s, self.config.guide_hold_below_s)
                 if guide is not None:
                     tick.request.prefix, tick.request.prefix_weight = guide
             self.in_flight = True

@@ -41,6 +41,17 @@ def test_hold_keeps_the_overlap_frozen_then_decays_over_soft_s():
     assert np.all(part[times >= 2.3 - 1e-9] == 0.0)      # then free, though the chunk runs on
 
 
+def test_hold_below_holds_only_while_the_chunk_in_force_has_run_briefly():
+    sched = ChunkScheduler(8, 'guided', fade_s=0.0)
+    sched.add(ramp(1.0), now=1.3, current=None)          # arrived at 1.3, covers .. 2.4
+    times = 1.7 + (np.arange(16) - 1) * 0.1
+    overlap = (times > 2.0 + 1e-9) & (times <= 2.4 + 1e-9)
+    _, brief = plan_guide(sched, 1.7, 0.1, 2, 16, arrival=2.0, hold_below_s=0.5)   # ran 0.4 s
+    assert np.all(brief[overlap] == 1.0)
+    _, ran = plan_guide(sched, 1.7, 0.1, 2, 16, arrival=2.0, hold_below_s=0.3)     # ran 0.4 s
+    assert np.all(ran[overlap] < 1.0) and ran[times <= 2.0 + 1e-9].min() == 1.0   # RTC's
+
+
 def test_no_chunk_in_force_means_no_guide():
     assert plan_guide(ChunkScheduler(8, 'guided'), 1.0, 0.1, 2, 16, 1.2) is None
 
