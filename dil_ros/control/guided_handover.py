@@ -30,6 +30,8 @@ from dil_ros.control.scheduler import ChunkScheduler
 # policy_node forms whose policy takes the prefix: the scripted policy.ts and its fp16/bf16 forms
 # (aot, cuda_graph and onnx trace the plain call only)
 GUIDED_FORMS = ('torchscript', 'fp16', 'bf16')
+# policy_node's guided_prefix: its name -> hold_s of plan_guide
+GUIDED_PREFIXES = {'hold': float('inf'), 'decay': 0.0}
 
 
 def soft_mask(c: np.ndarray) -> np.ndarray:

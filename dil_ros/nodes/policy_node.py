@@ -24,7 +24,7 @@ from trajectory_msgs.msg import JointTrajectory
 
 from dil_ros.contract import ContractError, default_contract_path, load_contract
 from dil_ros.control.controller import ControlConfig, PolicyController
-from dil_ros.control.guided_handover import GUIDED_FORMS
+from dil_ros.control.guided_handover import GUIDED_FORMS, GUIDED_PREFIXES
 from dil_ros.control.inference import InferenceWorker
 from dil_ros.control.scheduler import HANDOVERS
 from dil_ros.errors import DilRosError
@@ -77,6 +77,10 @@ class PolicyNode(LifecycleNode):
 
         from dil_ros.accel.forms import load_policy_form
         mode, handover = self.param('output_mode'), self.param('handover')
+        guide_hold_s = GUIDED_PREFIXES.get(self.param('guided_prefix'))
+        if guide_hold_s is None:
+            raise ContractError(f'guided_prefix must be one of {sorted(GUIDED_PREFIXES)}; got '
+                                f'{self.param("guided_prefix")!r}')
         if mode not in OUTPUT_MODES or handover not in HANDOVERS:
             raise ContractError(f'output_mode must be one of {OUTPUT_MODES} and handover one of '
                                 f'{HANDOVERS}; got {mode!r}, {handover!r}')
@@ -120,7 +124,7 @@ class PolicyNode(LifecycleNode):
             observation_timeout_s=float(self.param('observation_timeout_s')),
             inference_lead_s=float(self.param('inference_lead_s')),
             handover=handover, crossfade_steps=int(self.param('crossfade_steps')),
-            velocity_output=mode == 'twist')
+            velocity_output=mode == 'twist', guide_hold_s=guide_hold_s)
         self._ctl = PolicyController(contract, config, topics.stamped, initial_latency_s=latency)
         self._ctl.set_enabled(bool(self.param('start_enabled')))
         self._mode, self._contract = mode, contract

@@ -24,6 +24,11 @@ PARAMETERS = {  # name: (default, description)
                               'inpaints each chunk to agree with the one in force; a policy.ts '
                               'exported by this version, forms torchscript/fp16/bf16, thread '
                               'inference)'),
+    'guided_prefix': ('hold', "handover guided: 'hold' (each new chunk agrees with the whole "
+                              "overlap of the chunk in force; it plans only its tail afresh) or "
+                              "'decay' (Real-Time Chunking's soft decay after the expected "
+                              'arrival: reacts sooner, but may switch ways round an obstacle '
+                              'at long delays)'),
     'inference_delay_s': (0.0, 'test parameter: seconds the inference thread sleeps before '
                                'each chunk (a slower policy, for hand-over benchmarks); 0 off'),
     'crossfade_steps': (20, 'control steps over which a hand-over offset fades out'),

@@ -69,6 +69,19 @@ def test_guided_with_delay_commands_and_reports_the_delayed_latency(harness):
     assert not [m for lvl, m in h.logs if lvl == ERROR]
 
 
+def test_guided_prefix_decay_commands_and_a_bad_value_is_named(harness):
+    from rclpy.lifecycle import TransitionCallbackReturn
+    h = harness('guided', guided_prefix='decay')
+    h.start()
+    since = time.monotonic()
+    assert h.wait_for(lambda: len(h.commands_since(since)) >= 30, 10.0), h.logs
+    np.testing.assert_allclose(h.commands_since(since)[-1], TARGET, atol=1e-6)
+    bad = harness('guided', guided_prefix='freeze')
+    assert bad.node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert bad.wait_for(lambda: bad.log_has("guided_prefix must be one of ['decay', 'hold']; got "
+                                            "'freeze'", ERROR)), bad.logs
+
+
 def test_guided_refuses_a_policy_without_a_prefix_input(harness):
     from rclpy.lifecycle import TransitionCallbackReturn
     h = harness('plain')
