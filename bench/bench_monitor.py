@@ -420,12 +420,17 @@ def main() -> int:
                         'merge their episodes.json; then --analyse)')
     p.add_argument('--merge', type=Path, nargs='+', default=None,
                    help='OUT/episodes.json := the episodes of these --record-only OUT folders')
+    p.add_argument('--scores', default='denoise,consistency,novelty',
+                   help='scores that may alarm (Bonferroni over them; camera policies: '
+                        'denoise,consistency,camera_novelty)')
     p.add_argument('--rule', choices=('time-varying', 'constant'), default='time-varying',
                    help='the rule `dil-ros calibrate` stores for the node (hold phase); the '
                         'offline evaluation always compares both')
     p.add_argument('--extend', action='store_true',
                    help='keep the saved episodes and run only the missing ones (next seeds)')
     args = p.parse_args()
+    global SCORES
+    SCORES = tuple(x for x in args.scores.split(',') if x)
     out = args.out or args.run / 'monitor_eval'
     out.mkdir(parents=True, exist_ok=True)
     kinds = [k for k in args.kinds.split(',') if k]
@@ -510,7 +515,7 @@ def main() -> int:
 def _calibrate(args, out: Path) -> Dict[str, float]:
     subprocess.run([sys.executable, '-m', 'dil_ros.cli.main', 'calibrate', str(args.run),
                     '--episodes', str(out / 'calibration'), '--alpha', str(args.alpha),
-                    '--rule', args.rule],
+                    '--rule', args.rule, '--scores', ','.join(SCORES)],
                    check=True)
     return json.loads((args.run / 'policy.monitor.json').read_text())['thresholds']
 

@@ -65,7 +65,7 @@ def run(args) -> int:
         raise CliError(f'{args.episodes}: episodes directory not found')
     train_dir, policy_ts = _run_dirs(args.run, args.policy)
     try:
-        scorer, meta = None if args.rebuild else load_monitor(policy_ts)
+        scorer, meta = (None, None) if args.rebuild else load_monitor(policy_ts)
     except MonitorError:
         scorer = None
     if scorer is None:
@@ -120,8 +120,18 @@ def _build(train_dir: Path, policy_ts: Path, dataset) -> None:
         from dil_ros.data.lerobot import read_dataset
         frames = normalised_frames(policy, [e.observations for e in
                                             read_dataset(root, images=False).episodes])
-    out = export_monitor(policy, policy_ts, frames)
-    print(f'wrote {out} (novelty from {root or "no dataset: novelty off"})')
+    camera = None
+    if root is not None and list(policy.vision.keys):   # camera_novelty: the encoder's features
+        from dil_ros.contract import load_contract
+        from dil_ros.data.lerobot import read_dataset
+        from dil_ros.monitor.scores import camera_features
+        from dil_ros.training.frames import attach_camera_frames
+        data = read_dataset(root, keys=list(policy.obs_keys))
+        attach_camera_frames(data, load_contract(train_dir / 'contract.yaml'))
+        camera = camera_features(policy, [e.observations for e in data.episodes])
+    out = export_monitor(policy, policy_ts, frames, train_camera=camera)
+    print(f'wrote {out} (novelty from {root or "no dataset: novelty off"}'
+          f'{"; camera_novelty from its frames" if camera is not None else ""})')
 
 
 def _training_dataset(train_dir: Path):

@@ -35,8 +35,8 @@ class ScoredPolicy:
     """``policy(batch, noise)`` that also scores the chunk it returns; ``take()`` hands the
     latest scores ({name: value}, seconds spent scoring) to the caller on the same thread."""
 
-    def __init__(self, policy, scorer):
-        self.policy, self.scorer = policy, scorer
+    def __init__(self, policy, scorer, names=SCORE_NAMES):
+        self.policy, self.scorer, self.names = policy, scorer, tuple(names)
         self._last: Tuple[Dict[str, float], float] = ({}, 0.0)
 
     def __call__(self, batch, noise=None):
@@ -45,7 +45,7 @@ class ScoredPolicy:
         t = time.perf_counter()
         with torch.inference_mode():
             values = self.scorer(batch, actions.float())[0].tolist()
-        self._last = (dict(zip(SCORE_NAMES, values)), time.perf_counter() - t)
+        self._last = (dict(zip(self.names, values)), time.perf_counter() - t)
         return actions
 
     def take(self) -> Tuple[Dict[str, float], float]:
@@ -186,4 +186,5 @@ def attach_monitor(policy, policy_path: str, on_alarm: str, device: str, dt: flo
         thresholds, bands, source, why = {}, {}, '', 'not calibrated: scores only, no alarms'
     monitor = RuntimeMonitor(thresholds, np.asarray(meta['monitor']['action_scale']), dt,
                              n_obs_steps, on_alarm, source, bands=bands)
-    return ScoredPolicy(policy, scorer), monitor, f'monitor on ({on_alarm}): {why}'
+    names = meta['monitor'].get('scores', SCORE_NAMES)
+    return ScoredPolicy(policy, scorer, names), monitor, f'monitor on ({on_alarm}): {why}'

@@ -12,6 +12,9 @@ them) and the chunk ``[B, Tp, Da]`` the policy just returned, in physical units:
   U-Net batch, so the cost is one network call of batch ``levels * draws``, not a sampling loop.
 - column 1, ``novelty``: RMS distance (per dimension, normalised units) of the newest low-dim
   observation frame to the nearest training frame; 0 when no training frames were given.
+- column 2, ``camera_novelty``, only for a policy with cameras given training camera features:
+  the same distance for the policy's own camera features (its encoder's output) of the newest
+  frame, so a blacked-out or covered camera is seen even where the low-dim state is ordinary.
 
 The fixed draws make the scores a pure function of the inputs: policy.monitor.ts and the eager
 module agree to float tolerance (test/monitor/test_scores.py).
@@ -26,6 +29,7 @@ from torch import nn
 from dil_ros.policy.ddim import make_betas
 
 SCORE_NAMES = ('denoise', 'novelty')     # columns of MonitorModule's output
+CAMERA_NOVELTY = 'camera_novelty'         # a third column where camera features were given
 DEFAULT_LEVELS = (0.1, 0.3, 0.5)         # fractions of num_train_timesteps
 DEFAULT_DRAWS = 4
 
@@ -33,7 +37,7 @@ DEFAULT_DRAWS = 4
 class MonitorModule(nn.Module):
     def __init__(self, policy: nn.Module, train_obs: Optional[np.ndarray] = None,
                  levels: Sequence[float] = DEFAULT_LEVELS, draws: int = DEFAULT_DRAWS,
-                 seed: int = 0):
+                 seed: int = 0, train_camera: Optional[np.ndarray] = None):
         super().__init__()
         config = policy.config
         n = int(config.num_train_timesteps)
@@ -59,6 +63,17 @@ class MonitorModule(nn.Module):
         self.register_buffer('train_obs', frames)   # normalised, obs_keys order
         self.lowdim = lowdim
         self.scale = 1.0 / math.sqrt(max(lowdim, 1))
+        self.n_obs = int(policy.n_obs_steps)
+        camera = torch.zeros(0, 1)
+        if train_camera is not None and len(train_camera):
+            camera = torch.as_tensor(np.asarray(train_camera, dtype=np.float32))
+        self.register_buffer('train_camera', camera)
+        self.camera: bool = bool(camera.shape[0] > 0)
+        self.camera_scale = 1.0 / math.sqrt(max(int(camera.shape[1]), 1))
+
+    def score_names(self) -> List[str]:
+        """The output's columns, in order."""
+        return list(SCORE_NAMES) + ([CAMERA_NOVELTY] if self.camera else [])
 
     def forward(self, obs: Dict[str, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
         policy = self.policy
@@ -79,6 +94,10 @@ class MonitorModule(nn.Module):
         if self.lowdim > 0 and self.train_obs.shape[0] > 0:
             newest = torch.cat([nobs[key][:, -1, :] for key in policy.obs_keys], dim=-1)
             novelty = torch.cdist(newest, self.train_obs).min(dim=1).values * self.scale
+        if self.camera:
+            feats = cond.view(batch, self.n_obs, -1)[:, -1, self.lowdim:]
+            camera = torch.cdist(feats, self.train_camera).min(dim=1).values * self.camera_scale
+            return torch.stack([denoise, novelty, camera], dim=1)
         return torch.stack([denoise, novelty], dim=1)
 
 
@@ -96,3 +115,32 @@ def normalised_frames(policy: nn.Module, observations: Sequence[Dict[str, np.nda
     if len(frames) > max_frames:
         frames = frames[np.random.default_rng(seed).choice(len(frames), max_frames, False)]
     return frames.astype(np.float32)
+
+
+def camera_features(policy: nn.Module, episodes: Sequence[Dict[str, np.ndarray]],
+                    max_frames: int = 3000, seed: int = 0, batch: int = 128) -> np.ndarray:
+    """The policy's camera features [N, F] of training frames ({key: [T, ...]} per episode, camera
+    frames [T, H, W, 3] uint8), each with its own observation window, at most ``max_frames`` (a
+    fixed random subset): what ``camera_novelty`` compares the newest frame with."""
+    keys = list(policy.obs_keys) + list(policy.vision.keys)
+    to = int(policy.n_obs_steps)
+    index = [(e, t) for e, ep in enumerate(episodes) for t in range(len(ep[keys[-1]]))]
+    if len(index) > max_frames:
+        pick = np.random.default_rng(seed).choice(len(index), max_frames, False)
+        index = [index[i] for i in sorted(pick)]
+    lowdim = sum(policy.obs_dims.values())
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(index), batch):
+            obs = {k: [] for k in keys}
+            for e, t in index[start:start + batch]:
+                ep = episodes[e]
+                rows = np.clip(np.arange(t - to + 1, t + 1), 0, len(ep[keys[-1]]) - 1)
+                for k in keys:
+                    obs[k].append(np.asarray(ep[k])[rows])
+            tensors = {k: torch.as_tensor(np.stack(v)) for k, v in obs.items()}
+            for k in policy.obs_keys:
+                tensors[k] = tensors[k].float()
+            cond = policy.global_cond(policy.normalize_obs(tensors), None)
+            out.append(cond.view(cond.shape[0], to, -1)[:, -1, lowdim:].numpy())
+    return np.concatenate(out).astype(np.float32)

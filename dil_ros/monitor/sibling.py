@@ -18,10 +18,11 @@ from torch import nn
 
 from dil_ros.atomic import atomic_file
 from dil_ros.errors import DilRosError
-from dil_ros.monitor.scores import DEFAULT_DRAWS, DEFAULT_LEVELS, MonitorModule, SCORE_NAMES
+from dil_ros.monitor.scores import (CAMERA_NOVELTY, DEFAULT_DRAWS, DEFAULT_LEVELS,
+                                    MonitorModule, SCORE_NAMES)
 
 CONSISTENCY = 'consistency'
-ALL_SCORES = SCORE_NAMES + (CONSISTENCY,)
+ALL_SCORES = SCORE_NAMES + (CONSISTENCY, CAMERA_NOVELTY)
 
 
 class MonitorError(DilRosError, ValueError):
@@ -44,7 +45,8 @@ def action_scale(policy: nn.Module) -> list:
 def export_monitor(policy: nn.Module, policy_ts: Union[str, Path],
                    train_obs: Optional[np.ndarray] = None,
                    levels: Sequence[float] = DEFAULT_LEVELS, draws: int = DEFAULT_DRAWS,
-                   check_parity: bool = True) -> Path:
+                   check_parity: bool = True, train_camera: Optional[np.ndarray] = None
+                   ) -> Path:
     """Write policy.monitor.ts for the eager ``policy`` that policy.ts was exported from.
 
     ``check_parity``: the eager policy must give policy.ts's actions on the same noise (else the
@@ -71,10 +73,11 @@ def export_monitor(policy: nn.Module, policy_ts: Union[str, Path],
             raise MonitorError(f'{policy_ts}: the run\'s weights give other actions than this '
                                f'policy.ts (max abs difference {err:.3g}); export it again from '
                                f'the run, or point at the policy.ts made from it')
-    module = MonitorModule(policy, train_obs, levels, draws).eval()
+    module = MonitorModule(policy, train_obs, levels, draws,
+                           train_camera=train_camera).eval()
     meta = bind(reference.meta, policy_ts, reference.sha256)
     meta = {k: v for k, v in meta.items() if k != 'version'}
-    meta['monitor'] = {'scores': list(SCORE_NAMES), 'levels': module.levels, 'draws': draws,
+    meta['monitor'] = {'scores': module.score_names(), 'levels': module.levels, 'draws': draws,
                        'train_frames': int(module.train_obs.shape[0]),
                        'action_scale': action_scale(policy)}
     target = monitor_path(policy_ts)

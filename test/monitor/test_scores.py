@@ -98,3 +98,35 @@ def test_export_refuses_weights_that_are_not_policy_ts(tiny_policy, export_tiny,
             p.add_(0.05)
     with pytest.raises(MonitorError, match='give other actions than this policy.ts'):
         export_monitor(other, path)
+
+
+def test_camera_novelty_sees_a_black_frame_that_the_state_does_not(tmp_path):
+    """A camera policy's third column: its own camera features against the training frames'."""
+    import torch
+    from dil_ros.accel.synthetic import TINY, camera_contract, synthetic_policy
+    from dil_ros.monitor.scores import camera_features, MonitorModule
+    from dil_ros.policy.vision_encoder import VisionConfig
+    torch.set_num_threads(1)
+    contract = camera_contract(1, size=48, crop=40)
+    policy = synthetic_policy(TINY, num_inference_steps=2, contract=contract,
+                              vision=VisionConfig(base_width=16, num_keypoints=4,
+                                                  feature_dim=8)).eval()
+    rng = np.random.default_rng(0)
+    key = 'observation.images.cam0'
+    episodes = [{**{k: rng.uniform(-1, 1, (6, d)).astype(np.float32)
+                    for k, d in policy.obs_dims.items()},
+                 key: rng.integers(100, 200, (6, 48, 48, 3), dtype=np.uint8)} for _ in range(4)]
+    feats = camera_features(policy, episodes, batch=7)
+    assert feats.shape == (24, 8)
+    module = torch.jit.script(MonitorModule(policy, train_camera=feats).eval())
+    assert MonitorModule(policy, train_camera=feats).score_names()[-1] == 'camera_novelty'
+    ep = episodes[0]
+    obs = {k: torch.as_tensor(ep[k][None, 1:3]).float() for k in policy.obs_dims}
+    obs[key] = torch.as_tensor(ep[key][None, 1:3])
+    with torch.no_grad():
+        actions = policy(obs, None)
+        seen = module(obs, actions)[0, 2].item()
+        obs[key] = torch.zeros_like(obs[key])
+        black = module(obs, actions)[0, 2].item()
+    assert seen < 1e-4 < black, (seen, black)
+    assert MonitorModule(policy)(obs, actions).shape == (1, 2)   # no features: two columns
