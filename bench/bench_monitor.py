@@ -345,8 +345,9 @@ def plot(records, rules: Dict[str, Rule], out: Path, perturb_time: float) -> Non
 def table(results) -> str:
     def f(v, fmt='.2f'):
         return '' if v is None else format(v, fmt)
-    lines = ['| fault | rule | TPR any | TPR denoise | TPR consistency | TPR novelty | '
-             'alarm before onset | median delay [s] | AUC any |', '|---' * 9 + '|']
+    lines = ['| fault | rule | TPR any | ' + ' | '.join(f'TPR {s}' for s in SCORES)
+             + ' | alarm before onset | median delay [s] | AUC any |',
+             '|---' * (6 + len(SCORES)) + '|']
     for rule, res in results['rules'].items():
         nom = res['nominal']
         lines.append(f'| none (false-alarm rate) | {rule} | ' + ' | '.join(
