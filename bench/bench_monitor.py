@@ -23,7 +23,14 @@ results.json, results.md, traces.png, roc.png). ``--analyse`` reruns 2-3 on save
 Long runs split over processes (each with its own ROS_DOMAIN_ID): ``--record-only --out OUT_i``
 with a part of the groups each, then ``--merge OUT_1 ... --out OUT --extend`` (hold phase and
 analysis) or ``--merge ... --analyse``. ``--vision``: a `dil-ros demo --vision` run, with
-``--kinds camera_blackout``.
+``--kinds camera_blackout``. ``--magnitude push=400`` records the fault at that size (sim_node's
+``perturb_magnitude``) as its own group ``push@400``, beside the default-size episodes; merged
+folders may overlap (an episode is kept once per group, mode and seed).
+
+Besides per fault, the analysis gives a failure-detection view (what FAIL-Detect and FIPER
+report): over all warn episodes, the share of failed ones (collision or timeout, nominal or
+faulty) with an alarm before the failure (the episode's end), against the alarm rate on the
+successful nominal ones; and per fault, that share among its failed episodes.
 """
 import argparse
 import json
@@ -75,9 +82,39 @@ def set_sim(harness, **params) -> None:
         raise RuntimeError(f'sim_node refused parameters {params}: {bad}')
 
 
+def parse_magnitudes(text: str) -> Dict[str, float]:
+    """``'push=400,joint_bias=0.4'`` -> {kind: magnitude}; errors name the bad item."""
+    out = {}
+    for item in (x.strip() for x in text.split(',') if x.strip()):
+        kind, sep, value = item.partition('=')
+        if not sep or kind not in KINDS:
+            raise SystemExit(f'--magnitude: expected KIND=VALUE with KIND one of {KINDS}, '
+                             f'got {item!r}')
+        try:
+            out[kind] = float(value)
+        except ValueError:
+            raise SystemExit(f'--magnitude {kind}: {value!r} is not a number') from None
+        if not out[kind] or not np.isfinite(out[kind]):
+            raise SystemExit(f'--magnitude {kind}: must be finite and not 0 (0 is the default '
+                             f'size), got {value}')
+    return out
+
+
+def group_name(kind: str, magnitude: float = 0.0) -> str:
+    """The fault at its default size is the group ``kind``; another size ``kind@size``."""
+    return f'{kind}@{magnitude:g}' if magnitude else kind
+
+
+def fault_groups(records) -> List[str]:
+    """Fault groups present, in KINDS order, default size first, then by size."""
+    groups = {r['group'] for r in records if r['group'] not in ('calibration', 'nominal')}
+    return sorted(groups, key=lambda g: (KINDS.index(g.split('@')[0]) if g.split('@')[0] in KINDS
+                                         else len(KINDS), float(g.partition('@')[2] or 0)))
+
+
 def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_time: float,
                  tag: str, partial=None, vision: bool = False) -> List[dict]:
-    """``plan``: [(group, kind, count, first seed)]; returns one record per episode;
+    """``plan``: [(group, kind, count, first seed, magnitude)]; returns one record per episode;
     ``partial(records)`` after each episode (saves what is done, for a long run)."""
     from lifecycle_msgs.msg import Transition
     from std_srvs.srv import SetBool, Trigger
@@ -104,9 +141,10 @@ def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_
                       on_alarm=on_alarm)
         change_state(harness, Transition.TRANSITION_CONFIGURE, 'configure')
         change_state(harness, Transition.TRANSITION_ACTIVATE, 'activate')
-        for group, kind, count, seed in plan:
+        for group, kind, count, seed, magnitude in plan:
             harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=False))
-            set_sim(harness, seed=seed, perturbation=kind, perturb_time=perturb_time)
+            set_sim(harness, seed=seed, perturbation=kind, perturb_time=perturb_time,
+                    perturb_magnitude=float(magnitude))
             bar = tqdm(range(count), desc=f'{tag} {group}', unit='ep', file=sys.stdout)
             for _ in bar:
                 harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=False))
@@ -117,7 +155,8 @@ def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_
                 harness.call(SetBool, '/policy_node/enable', SetBool.Request(data=True))
                 result = harness.wait_result(info['episode'], EPISODE_TIMEOUT_S)
                 time.sleep(0.05)
-                records.append({'group': group, 'kind': kind, 'on_alarm': on_alarm,
+                records.append({'group': group, 'kind': kind, 'magnitude': magnitude,
+                                'on_alarm': on_alarm,
                                 'seed': info['seed'], 'status': result['status'],
                                 't0': info['stamp'], 't1': result['stamp'],
                                 'onset': result.get('perturb_onset'),
@@ -233,7 +272,7 @@ def analyse(records, rule: Rule) -> Dict:
     out['nominal']['statuses'] = {s: sum(r['status'] == s for r in nominal)
                                   for s in sorted({r['status'] for r in nominal})}
     neg = {name: [rule.peak(r, scores) for r in nominal] for name, scores in sets.items()}
-    for kind in KINDS:
+    for kind in fault_groups(warn):
         eps = [r for r in warn if r['group'] == kind and r['onset'] is not None]
         if not eps:
             continue
@@ -261,6 +300,36 @@ def analyse(records, rule: Rule) -> Dict:
             row['success_warn'] = sum(r['status'] == 'success' for r in paired)
             row['success_hold'] = sum(r['status'] == 'success' for r in hold)
         out['kinds'][kind] = row
+    out['failures'] = failure_detection(records, rule)
+    return out
+
+
+FAILED = ('collision', 'timeout')
+
+
+def failure_detection(records, rule: Rule) -> Dict:
+    """Alarms (any score) as a detector of failed rollouts, whatever caused them: TPR over the
+    failed warn episodes (an alarm before the episode ended in collision or timeout), false-alarm
+    rate over the successful nominal ones, per group the TPR among its failed episodes, and the
+    median lead time (failure time - first alarm)."""
+    warn = [r for r in records if r['on_alarm'] == 'warn' and r['group'] != 'calibration']
+    failed = [r for r in warn if r['status'] in FAILED]
+    ok = [r for r in warn if r['group'] == 'nominal' and r['status'] == 'success']
+
+    def hit(r):
+        a = rule.first_alarm(r, rule.scores)
+        return a is not None and a < r['t1'] - 1e-6
+
+    leads = [r['t1'] - rule.first_alarm(r, rule.scores) for r in failed if hit(r)]
+    out = {'failed': len(failed), 'tpr': float(np.mean([hit(r) for r in failed])) if failed
+           else None, 'successful_nominal': len(ok),
+           'false_alarm_rate': float(np.mean([hit(r) for r in ok])) if ok else None,
+           'median_lead_s': float(np.median(leads)) if leads else None, 'groups': {}}
+    for g in ['nominal'] + fault_groups(warn):
+        eps = [r for r in warn if r['group'] == g]
+        bad = [r for r in eps if r['status'] in FAILED]
+        out['groups'][g] = {'episodes': len(eps), 'failed': len(bad),
+                            'tpr': float(np.mean([hit(r) for r in bad])) if bad else None}
     return out
 
 
@@ -269,7 +338,8 @@ def roc(records, rule: Rule):
     on any score; the statistic is the episode's peak margin (after the onset for faults)."""
     warn = [r for r in records if r['on_alarm'] == 'warn']
     nominal = [r for r in warn if r['group'] == 'nominal']
-    pert = [r for r in warn if r['group'] in KINDS and r['onset'] is not None]
+    pert = [r for r in warn if r['group'] not in ('calibration', 'nominal')
+            and r['onset'] is not None]
 
     def curve(neg, pos):
         neg, pos = np.asarray(neg), np.asarray(pos)
@@ -279,7 +349,7 @@ def roc(records, rule: Rule):
     curves = {f'{s} (all faults)': curve([rule.peak(r, [s]) for r in nominal],
                                          [rule.peak(r, [s], r['onset']) for r in pert])
               for s in rule.scores}
-    for kind in KINDS:
+    for kind in fault_groups(pert):
         pos = [rule.peak(r, rule.scores, r['onset']) for r in pert if r['group'] == kind]
         if pos:
             curves[f'any, {kind}'] = curve([rule.peak(r, rule.scores) for r in nominal], pos)
@@ -308,7 +378,7 @@ def plot(records, rules: Dict[str, Rule], out: Path, perturb_time: float) -> Non
                 t, v = zip(*pts)
                 t_end = max(t_end, max(t))
                 nominal = r['group'] == 'nominal'
-                ax.plot(t, v, color='0.6' if nominal else colors[r['group']],
+                ax.plot(t, v, color='0.6' if nominal else colors.get(r['kind'], 'k'),
                         lw=0.7 if nominal else 1.0, alpha=0.6 if nominal else 0.9)
         if s in const.thresholds:
             ax.axhline(const.thresholds[s], color='k', ls='--', lw=1)
@@ -352,7 +422,8 @@ def table(results) -> str:
         nom = res['nominal']
         lines.append(f'| none (false-alarm rate) | {rule} | ' + ' | '.join(
             f(nom[s]['false_alarm_rate']) for s in ('any',) + SCORES) + ' | | | |')
-    for kind in KINDS:
+    groups = list(next(iter(results['rules'].values()))['kinds'])
+    for kind in groups:
         for rule, res in results['rules'].items():
             row = res['kinds'].get(kind)
             if row is None:
@@ -360,6 +431,16 @@ def table(results) -> str:
             lines.append(f'| {kind} | {rule} | ' + ' | '.join(
                 f(row[s]['tpr']) for s in ('any',) + SCORES) + f' | {f(row["early_alarm"])} | '
                 f'{f(row["any"]["median_delay_s"])} | {f(row["any"]["auc"])} |')
+    lines += ['', 'failure detection (any score, alarm before the collision/timeout; '
+              'false alarms on successful nominal episodes):', '',
+              '| rule | failed episodes | TPR failed | false-alarm rate | median lead [s] | '
+              'TPR among failed, per group |', '|---' * 6 + '|']
+    for rule, res in results['rules'].items():
+        fd = res['failures']
+        per = ', '.join(f'{g} {f(v["tpr"])} ({v["failed"]}/{v["episodes"]})'
+                        for g, v in fd['groups'].items() if v['failed'])
+        lines.append(f'| {rule} | {fd["failed"]} | {f(fd["tpr"])} | '
+                     f'{f(fd["false_alarm_rate"])} | {f(fd["median_lead_s"])} | {per} |')
     held = [(k, rule, row) for rule, res in results['rules'].items()
             for k, row in res['kinds'].items() if 'hold_episodes' in row]
     rule_used = results.get('hold_rule')
@@ -427,6 +508,10 @@ def main() -> int:
     p.add_argument('--rule', choices=('time-varying', 'constant'), default='time-varying',
                    help='the rule `dil-ros calibrate` stores for the node (hold phase); the '
                         'offline evaluation always compares both')
+    p.add_argument('--magnitude', default='',
+                   help='KIND=VALUE[,KIND=VALUE]: record these faults at this size (rad, m or N, '
+                        'signed: < 0 reverses the direction; sim_node perturb_magnitude) as '
+                        'groups KIND@VALUE')
     p.add_argument('--extend', action='store_true',
                    help='keep the saved episodes and run only the missing ones (next seeds)')
     args = p.parse_args()
@@ -435,10 +520,12 @@ def main() -> int:
     out = args.out or args.run / 'monitor_eval'
     out.mkdir(parents=True, exist_ok=True)
     kinds = [k for k in args.kinds.split(',') if k]
+    magnitudes = parse_magnitudes(args.magnitude)
+    faults = [(group_name(k, magnitudes.get(k, 0.0)), k, magnitudes.get(k, 0.0)) for k in kinds]
     saved = out / 'episodes.json'
     if args.merge:
-        saved.write_text(json.dumps([r for d in args.merge
-                                     for r in json.loads((d / 'episodes.json').read_text())]))
+        saved.write_text(json.dumps(merge_episodes(
+            json.loads((d / 'episodes.json').read_text()) for d in args.merge)))
     subprocess.run([sys.executable, '-m', 'dil_ros.cli.main', 'calibrate', str(args.run)],
                    check=True)   # policy.monitor.ts, if missing or stale
     if args.analyse:
@@ -451,15 +538,16 @@ def main() -> int:
         def missing(groups, mode):
             # (group, kind, count, first seed) of the episodes not saved yet
             todo = []
-            for group, kind, count, seed in groups:
+            for group, kind, count, seed, magnitude in groups:
                 have = sum(r['group'] == group and r['on_alarm'] == mode for r in old)
                 if count > have:
-                    todo.append((group, kind, count - have, seed + have))
+                    todo.append((group, kind, count - have, seed + have, magnitude))
             return todo
         try:
-            plan = missing([('calibration', '', args.calibration, SEEDS['calibration']),
-                            ('nominal', '', args.nominal, SEEDS['nominal'])]
-                           + [(k, k, args.perturbed, PERTURBED_SEED) for k in kinds], 'warn')
+            plan = missing([('calibration', '', args.calibration, SEEDS['calibration'], 0.0),
+                            ('nominal', '', args.nominal, SEEDS['nominal'], 0.0)]
+                           + [(g, k, args.perturbed, PERTURBED_SEED, m) for g, k, m in faults],
+                           'warn')
             t = time.perf_counter()
             records = old + (run_episodes(
                 args.run, out, plan, 'warn', args.rtf, args.perturb_time, 'warn',
@@ -469,7 +557,8 @@ def main() -> int:
             print(f'warn phase: {len(records)} episodes in {time.perf_counter() - t:.0f} s')
             if args.record_only:
                 return 0
-            plan = missing([(k, k, args.hold_episodes, PERTURBED_SEED) for k in kinds], 'hold')
+            plan = missing([(g, k, args.hold_episodes, PERTURBED_SEED, m) for g, k, m in faults],
+                           'hold')
             if not args.skip_hold and plan:
                 write_calibration_logs(records, out / 'calibration')
                 _calibrate(args, out)
@@ -511,6 +600,19 @@ def main() -> int:
     keys = ('side_by_side_ms', 'node_scoring_cost_ms_p50', 'node_chunk_latency_ms_p50')
     print(json.dumps({k: results.get(k) for k in keys}, indent=1))
     return 0
+
+
+def merge_episodes(lists) -> List[dict]:
+    """Concatenate saved episode lists, keeping one episode per (group, mode, seed): folders
+    that were extended from the same base may be merged."""
+    seen, out = set(), []
+    for records in lists:
+        for r in records:
+            key = (r['group'], r['on_alarm'], r['seed'])
+            if key not in seen:
+                seen.add(key)
+                out.append(r)
+    return out
 
 
 def _calibrate(args, out: Path) -> Dict[str, float]:
