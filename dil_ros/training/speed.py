@@ -14,7 +14,7 @@ stays one YAML line away and bench/bench_train.py times both in one run:
   backward; the random draws stay outside, so a run remains a pure function of its seeds), with
   ``train.compile_mode`` as torch.compile's ``mode``. The first step pays the compilation (seconds
   with a warm inductor cache, minutes cold: see the README's Benchmarks c). Off by default: on our
-  AVX-512 CPU (no AMX) its steady step is slower than the eager one (inductor's fused GroupNorm +
+  CPU (a Xeon with AVX-512 and AMX) its steady step is slower than the eager one (inductor's fused GroupNorm +
   Mish forward wins, its backward loses more), so it is a GPU option.
 
 Tried on that CPU and left out because they did not help (README, Benchmarks c): convolutions in a
