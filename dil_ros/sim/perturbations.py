@@ -6,12 +6,16 @@ seconds into it; it then stays on until the next reset:
 - ``goal``: the goal jumps to ``goal_theta + magnitude`` rad (default 0.5; training goals lie
   within +-0.1 rad of ``goal_theta``) at the same radius; the task is judged on the new goal;
 - ``pillar``: the pillar moves ``magnitude`` m (default 0.2) along +y, towards the goal region,
-  where the arm is heading (the policy does not observe it);
+  where the arm is heading (the policy does not observe it). The pillar is a static geom: MuJoCo
+  culls contacts with the world body's bounding volume computed at load, so that volume moves
+  with it (without, the arm passed through the moved pillar);
 - ``joint_bias``: ``magnitude`` rad (default 0.15) added to the reported position of
   ``shoulder_pan`` (a calibration error; the physics is unchanged);
 - ``push``: a horizontal force of ``magnitude`` N (default 150) on the forearm, along +y, for
   0.3 s (a bump; the position servos are stiff: 40 N moves a joint 0.03 rad);
 - ``camera_blackout``: every camera image is black from then on (``magnitude`` unused).
+
+A negative ``magnitude`` reverses the direction; 0 is the kind's default.
 
 Pure mujoco + numpy; sim_node applies it (before_step, reported_positions, blackout).
 """
@@ -44,6 +48,7 @@ class Perturber:
         self.magnitude = float(magnitude) if magnitude else DEFAULT_MAGNITUDE.get(kind, 0.0)
         self.onset: Optional[float] = None      # sim clock when it started
         self._pillar0: Optional[np.ndarray] = None
+        self._bvh0: Optional[np.ndarray] = None
         self._sim = None
 
     def arm(self, sim) -> None:
@@ -56,6 +61,7 @@ class Perturber:
         if self._pillar0 is not None:
             sim.model.geom_pos[sim._obstacle] = self._pillar0
             self._pillar0 = None
+            sim.model.bvh_aabb[self._bvh_nodes(sim)] = self._bvh0
         sim.data.xfrc_applied[:] = 0.0
 
     @property
@@ -85,8 +91,23 @@ class Perturber:
             sim.episode = replace(sim.episode, goal=tuple(float(v) for v in goal))
             sim.model.site_pos[sim._goal_site] = goal
         elif self.kind == 'pillar':
+            shift = np.array((0.0, self.magnitude, 0.0))
             self._pillar0 = sim.model.geom_pos[sim._obstacle].copy()
-            sim.model.geom_pos[sim._obstacle] = self._pillar0 + (0.0, self.magnitude, 0.0)
+            sim.model.geom_pos[sim._obstacle] = self._pillar0 + shift
+            nodes = self._bvh_nodes(sim)
+            self._bvh0 = sim.model.bvh_aabb[nodes].copy()
+            # the pillar's body's bounding boxes (centre, half size) cover the old and new place
+            lo = np.minimum(self._bvh0[:, :3] - self._bvh0[:, 3:],
+                            self._bvh0[:, :3] - self._bvh0[:, 3:] + shift)
+            hi = np.maximum(self._bvh0[:, :3] + self._bvh0[:, 3:],
+                            self._bvh0[:, :3] + self._bvh0[:, 3:] + shift)
+            sim.model.bvh_aabb[nodes] = np.concatenate([(lo + hi) / 2, (hi - lo) / 2], axis=1)
+
+    @staticmethod
+    def _bvh_nodes(sim) -> slice:
+        body = sim.model.geom_bodyid[sim._obstacle]
+        adr = sim.model.body_bvhadr[body]
+        return slice(adr, adr + max(sim.model.body_bvhnum[body], 0))
 
     def reported_positions(self, positions: np.ndarray) -> np.ndarray:
         if self.kind == 'joint_bias' and self.onset is not None:

@@ -77,3 +77,22 @@ def test_camera_blackout_starts_at_its_time():
     assert not p.blackout
     run(sim, p, 0.1)
     assert p.blackout
+
+
+def test_moved_pillar_still_collides():
+    """The arm touches the pillar at its new place (MuJoCo's precomputed bounding volume of the
+    static pillar moves with it); back home, that place is free again."""
+    import mujoco
+
+    from dil_ros.sim.task import ik
+    sim, p = ArmSim(), Perturber('pillar', 0.0, 0.3)
+    sim.reset(3)
+    p.arm(sim)
+    x, y, _ = sim.model.geom_pos[sim._obstacle]
+    sim.data.qpos[sim._qadr] = ik(x, y + 0.3, sim.task.tip_height)   # the tip where it goes
+    p.before_step(sim)
+    mujoco.mj_forward(sim.model, sim.data)
+    assert sim._touching_obstacle()
+    p.restore(sim)
+    mujoco.mj_forward(sim.model, sim.data)
+    assert not sim._touching_obstacle()
