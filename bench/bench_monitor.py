@@ -512,6 +512,9 @@ def main() -> int:
                    help='KIND=VALUE[,KIND=VALUE]: record these faults at this size (rad, m or N, '
                         'signed: < 0 reverses the direction; sim_node perturb_magnitude) as '
                         'groups KIND@VALUE')
+    p.add_argument('--exclude', default='',
+                   help='GROUP[,GROUP]: saved episodes of these groups are left out of the '
+                        'analysis (e.g. recorded before a fix of their fault)')
     p.add_argument('--extend', action='store_true',
                    help='keep the saved episodes and run only the missing ones (next seeds)')
     args = p.parse_args()
@@ -571,6 +574,8 @@ def main() -> int:
     _calibrate(args, out)   # what the node would apply (the rule of --rule)
     # an episode without a single scored chunk: the node never commanded (a stalled or dead
     # inference thread on a loaded machine), not a monitor outcome: counted, left out
+    excluded = {g for g in args.exclude.split(',') if g}
+    records = [r for r in records if r['group'] not in excluded]
     dropped = [r for r in records if not r['chunks']]
     records = [r for r in records if r['chunks']]
     rules = make_rules(records, args.alpha)
