@@ -109,7 +109,7 @@ def fault_groups(records) -> List[str]:
     """Fault groups present, in KINDS order, default size first, then by size."""
     groups = {r['group'] for r in records if r['group'] not in ('calibration', 'nominal')}
     return sorted(groups, key=lambda g: (KINDS.index(g.split('@')[0]) if g.split('@')[0] in KINDS
-                                         else len(KINDS), float(g.partition('@')[2] or 0)))
+                                         else len(KINDS), '@' in g, float(g.partition('@')[2] or 0)))
 
 
 def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_time: float,

@@ -34,9 +34,9 @@ def test_magnitude_option(bench):
             bench.parse_magnitudes(bad)
     assert bench.group_name('push', 400.0) == 'push@400'
     assert bench.group_name('push') == 'push'
-    recs = [episode(g, 'success', [1.0]) for g in ('push@800', 'nominal', 'goal', 'push',
-                                                    'push@400')]
-    assert bench.fault_groups(recs) == ['goal', 'push', 'push@400', 'push@800']
+    recs = [episode(g, 'success', [1.0])
+            for g in ('push@800', 'nominal', 'goal', 'push@-800', 'push', 'push@400')]
+    assert bench.fault_groups(recs) == ['goal', 'push', 'push@-800', 'push@400', 'push@800']
 
 
 def test_merge_keeps_one_copy(bench):
