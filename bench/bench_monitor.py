@@ -108,8 +108,10 @@ def group_name(kind: str, magnitude: float = 0.0) -> str:
 def fault_groups(records) -> List[str]:
     """Fault groups present, in KINDS order, default size first, then by size."""
     groups = {r['group'] for r in records if r['group'] not in ('calibration', 'nominal')}
-    return sorted(groups, key=lambda g: (KINDS.index(g.split('@')[0]) if g.split('@')[0] in KINDS
-                                         else len(KINDS), '@' in g, float(g.partition('@')[2] or 0)))
+    def key(g):
+        kind, _, size = g.partition('@')
+        return (KINDS.index(kind) if kind in KINDS else len(KINDS), bool(size), float(size or 0))
+    return sorted(groups, key=key)
 
 
 def run_episodes(run: Path, out: Path, plan, on_alarm: str, rtf: float, perturb_time: float,
