@@ -1,12 +1,17 @@
 """A distilled student (dil-ros distill) vs its DDIM teacher: chunk latency, success, both modes.
 
-Latency: both policy.ts files on the same observations, round-robin in one process (a shared CPU
-loads them alike), batch 1. Success and modes: the closed loop of bench_handover.py (policy_node's
-controller against the MuJoCo arm in simulated time, hand-over ``crossfade``, no extra delay) on
-the same unseen episodes for both; tip paths of both in one trajectories.png.
+Latency: the teacher and every student policy.ts on the same observations, round-robin in one
+process (a shared CPU loads them alike), batch 1. Success and modes: the closed loop of
+bench_handover.py (policy_node's controller against the MuJoCo arm in simulated time, hand-over
+``crossfade``, no extra delay) on the same unseen episodes for all, each episode's sampler noise
+seeded by its episode seed (run_episode), so two policies differ by the policy, not by the draws;
+tip paths of all in one trajectories.png (one panel each). Several students (e.g. one exported at
+2 and at 1 step) go side by side in one run: ``--student A.ts B.ts``.
 
-    .venv/bin/python bench/bench_student.py --teacher runs/handover/teacher.ts \
-        --student runs/demo/student/policy.ts --episodes 50 --out runs/student
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/bench_student.py \
+        --teacher runs/demo/policy.ts \
+        --student runs/student2/student2_12000.ts runs/student2/student1_12000.ts \
+        --episodes 100 --runs 1000 --out runs/student2/bench
 """
 import argparse
 import json
@@ -38,12 +43,26 @@ def latency(modules, runs: int, contract):
             for name, v in times.items()}
 
 
+def students(paths):
+    """name -> module: 'student' for one; for several, each file's stem (with its folder where
+    stems repeat, e.g. runs/a/policy.ts and runs/b/policy.ts)."""
+    if len(paths) == 1:
+        return {'student': load(paths[0])[0]}
+    stems = [Path(p).stem for p in paths]
+    names = [s if stems.count(s) == 1 else f'{Path(p).parent.name}/{s}'
+             for p, s in zip(paths, stems)]
+    if len(set(names)) < len(names):
+        raise SystemExit(f'bench_student: --student: the same file twice? {paths}')
+    return {name: load(path)[0] for name, path in zip(names, paths)}
+
+
 def main(argv=None) -> int:
     from dil_ros.demo.plots import mode_split, plot_paths
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--teacher', default='runs/demo/policy.ts')
-    parser.add_argument('--student', default='runs/demo/student.ts',
-                        help='the student policy.ts (dil-ros demo --student writes this one)')
+    parser.add_argument('--student', nargs='+', default=['runs/demo/student.ts'],
+                        help='the student policy.ts (dil-ros demo --student writes this one); '
+                             'several: side by side, named by their file names')
     parser.add_argument('--episodes', type=int, default=50)
     parser.add_argument('--teacher-episodes', type=int, default=None,
                         help='closed-loop episodes of the teacher (default: --episodes; 0: skip)')
@@ -53,22 +72,29 @@ def main(argv=None) -> int:
     parser.add_argument('--json', type=Path, default=None, help='also write the result here')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    for path in (args.teacher, args.student):
+    for path in (args.teacher, *args.student):
         if not Path(path).is_file():
             print(f'bench_student: {path}: not found (dil-ros demo --student 1 makes both)',
                   file=sys.stderr)
             return 1
-    (teacher, contract), (student, _) = load(args.teacher), load(args.student)
+    teacher, contract = load(args.teacher)
+    modules = {'teacher': teacher}
+    modules.update(students(args.student))
+    from dil_ros.policy.artifact import load_artifact
+    steps = {name: int(load_artifact(path).meta['num_inference_steps'])
+             for name, path in zip(modules, (args.teacher, *args.student))}
     args.out.mkdir(parents=True, exist_ok=True)
-    result = {'latency': latency({'teacher': teacher, 'student': student}, args.runs, contract)}
+    result = {'latency': latency(modules, args.runs, contract), 'speedup_p50': {}}
     lat = result['latency']
-    result['speedup_p50'] = lat['teacher']['p50_ms'] / lat['student']['p50_ms']
-    print(f"latency p50 teacher {lat['teacher']['p50_ms']:.2f} ms, student "
-          f"{lat['student']['p50_ms']:.2f} ms: {result['speedup_p50']:.1f}x", flush=True)
+    for name in list(modules)[1:]:
+        result['speedup_p50'][name] = lat['teacher']['p50_ms'] / lat[name]['p50_ms']
+        print(f"latency p50 teacher {lat['teacher']['p50_ms']:.2f} ms, {name} "
+              f"{lat[name]['p50_ms']:.2f} ms: {result['speedup_p50'][name]:.1f}x", flush=True)
     paths = {}
-    runs = {'teacher': args.episodes if args.teacher_episodes is None else args.teacher_episodes,
-            'student': args.episodes}
-    for name, module in (('teacher', teacher), ('student', student)):
+    runs = {name: args.episodes for name in modules}
+    if args.teacher_episodes is not None:
+        runs['teacher'] = args.teacher_episodes
+    for name, module in modules.items():
         if not runs[name]:
             continue
         policy, statuses, paths[name] = Policy(module), [], []
@@ -78,15 +104,19 @@ def main(argv=None) -> int:
             statuses.append(r['status'])
             paths[name].append(r['path'])
         result[name] = {'episodes': runs[name],
+                        'sampling_steps': steps[name],
                         'success_rate': statuses.count('success') / runs[name],
                         'statuses': {s: statuses.count(s) for s in sorted(set(statuses))},
                         'modes': mode_split(paths[name])}
-        print(f"{name}: success {result[name]['success_rate']:.0%}, {result[name]['modes']}",
+        print(f"{name}: success {result[name]['success_rate']:.1%}, {result[name]['modes']}",
               flush=True)
-    plot_paths({f'{n} ({result[n]["success_rate"]:.0%})': p for n, p in paths.items()},
+    label = {n: f'{n}, {steps[n]} step{"s" * (steps[n] > 1)} ({result[n]["success_rate"]:.1%})'
+             for n in paths}
+    plot_paths({label[n]: p for n, p in paths.items()},
                args.out / 'trajectories.png',
-               f'teacher (DDIM) vs distilled student, {args.episodes} unseen episodes')
-    text = json.dumps({'teacher_path': str(args.teacher), 'student_path': str(args.student),
+               f'teacher (DDIM) vs distilled student, {args.episodes} unseen seeded episodes')
+    text = json.dumps({'teacher_path': str(args.teacher), 'student_paths': list(args.student),
+                       'episode_seeds': [SEED_BASE, SEED_BASE + args.episodes - 1],
                        **result}, indent=1)
     (args.out / 'student.json').write_text(text)
     if args.json:
