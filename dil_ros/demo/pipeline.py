@@ -40,7 +40,7 @@ class DemoOptions:
     baseline_steps: Optional[int] = None   # MSE baseline's steps (default: as the diffusion's)
     time_limit_s: Optional[float] = None   # wall budget of each policy's training
     student: int = 0               # 1-3: also distil a student with that many steps (0: none)
-    student_train_steps: int = 3000   # its optimisation steps (dil-ros distill --train-steps)
+    student_train_steps: int = 12000  # its optimisation steps (dil-ros distill --train-steps)
 
 
 def _stage(no: int, text: str) -> None:
