@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""OpenVINO and onnxruntime settings side by side on one policy.onnx (README, Benchmarks a/b).
+"""OpenVINO and onnxruntime settings side by side on one policy.onnx (docs/benchmarks.md, a/b).
 
 Round-robin, 1 thread, the same random inputs for every candidate; errors against onnxruntime
 (fp32, all optimisations). Candidates: OpenVINO bf16 with its thread pinned (its default) or not,

@@ -28,7 +28,7 @@ in seconds; ``--cold-compile`` points the cache at a fresh folder to time a firs
 
 The compiled variants are left out of the default ones: on our loaded 2-core CPU a cold compile
 took 7-12 minutes and the steady compiled step was slower than the eager one. Issue 14's CPU
-figure (README, Benchmarks c): --threads 1 --steps 10 --rounds 2
+figure (docs/benchmarks.md, c): --threads 1 --steps 10 --rounds 2
 --variants today,fused,fused_bf16,fused_compile,all. On a GPU (bench/gpu_check.sh): --device cuda
 --nets small,chi --threads 0 --batch-size 256 --variants today,fused,bf16,fused_bf16,compile,all.
 """

@@ -200,7 +200,7 @@ def build_form(policy: nn.Module, form: str, device: torch.device,
     raise AccelError(f'form: expected one of {", ".join(FORMS)}, got {form!r}')
 
 
-# Benchmark candidates of the onnx form (README, Benchmarks a), each the keyword arguments of
+# Benchmark candidates of the onnx form (docs/benchmarks.md, a), each the keyword arguments of
 # load_onnx or load_openvino on the same policy.onnx: onnxruntime at each graph optimisation level
 # and without pool spinning; OpenVINO in each precision and with its thread pinned (its default
 # before issue 14's measurements). Forms onnx and openvino are the loaders' defaults.

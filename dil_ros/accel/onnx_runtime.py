@@ -2,7 +2,7 @@
 
 Execution providers: on a CPU the CPU provider; on CUDA, TensorRT (fp16 enabled, engines cached
 next to the file) then CUDA then CPU, each only where this onnxruntime build has it. Session
-options are the fastest measured on a 2-core CPU (README, Benchmarks a): all graph optimisations,
+options are the fastest measured on a 2-core CPU (docs/benchmarks.md, a): all graph optimisations,
 sequential execution, ``intra_op_threads`` (default: torch's thread count, which the policy node
 and the bench set), one inter-op thread; ``session.intra_op.allow_spinning`` is an option (no
 difference measured at 1 thread, where there is no pool to spin).

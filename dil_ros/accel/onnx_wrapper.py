@@ -3,7 +3,7 @@
 Two graphs (observations -> global condition; the denoiser ``unet(sample, t, cond)``), with
 the DDIM loop and the unnormalisation in a thin Python wrapper (the layout most diffusion ONNX
 exports use, and the one that allows a step count chosen at run time). Measured against the
-in-graph loop in README, Benchmarks a: it pays one session call per step and recomputes every FiLM
+in-graph loop in docs/benchmarks.md, a: it pays one session call per step and recomputes every FiLM
 term per step, so form onnx keeps the loop inside the graph.
 """
 import io

@@ -2,7 +2,7 @@
 
 OpenVINO reads the same policy.onnx (no second export, same binding); it is compiled for latency
 (one stream) on ``threads`` CPU threads (default: torch's thread count), its thread not pinned to
-a core: pinning measured slower here (1.1-1.3x, README, Benchmarks a) where other processes — the
+a core: pinning measured slower here (1.1-1.3x, docs/benchmarks.md, a) where other processes — the
 control loop among them — share the cores, and it would override the worker's
 ``inference_cpus``. Precision 'auto' is bf16 where the CPU has bf16 units (OpenVINO's BF16
 capability: AMX or AVX512-BF16; this Xeon has both) — the fastest form measured, within the bf16

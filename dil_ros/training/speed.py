@@ -13,11 +13,11 @@ stays one YAML line away and bench/bench_train.py times both in one run:
 * ``train.compile``: ``torch.compile`` of the loss module (forward and, through AOTAutograd, its
   backward; the random draws stay outside, so a run remains a pure function of its seeds), with
   ``train.compile_mode`` as torch.compile's ``mode``. The first step pays the compilation (seconds
-  with a warm inductor cache, minutes cold: see the README's Benchmarks c). Off by default: on our
+  with a warm inductor cache, minutes cold: see docs/benchmarks.md, c). Off by default: on our
   CPU (a Xeon with AVX-512 and AMX) its steady step is slower than the eager one (inductor's fused GroupNorm +
   Mish forward wins, its backward loses more), so it is a GPU option.
 
-Tried on that CPU and left out because they did not help (README, Benchmarks c): convolutions in a
+Tried on that CPU and left out because they did not help (docs/benchmarks.md, c): convolutions in a
 channels-last 2-D layout (oneDNN's preferred one; the relayout copies cost what it saves),
 ``torch.backends.mkldnn`` fp32 -> bf16 math (slower in fp32, equal under autocast), compiling
 GroupNorm + Mish alone, and flushing denormals (no change).
