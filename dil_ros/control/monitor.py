@@ -11,7 +11,8 @@ last command) and stays latched until ``~/reset``; the chunk that tripped is nev
 
 When policy.monitor.json holds time-varying bands (``dil-ros calibrate --rule time-varying``,
 monitor/band.py), a banded score's threshold is the band's value at the chunk's episode time: its
-stamp minus the stamp of the first chunk after the monitor's reset (configure or ``~/reset``).
+stamp minus the stamp of the first chunk after the monitor's reset (configure, ``~/reset``, or
+``~/enable`` turning the node on).
 
 Every form of the policy supports the monitor: the scorer is its own fp32 TorchScript file and
 scores the chunk the chosen form returned (torchscript, cuda_graph, fp16, bf16, aot alike).
@@ -115,7 +116,7 @@ class RuntimeMonitor:
             raise MonitorError(f'thresholds: unknown scores {unknown} (known: {ALL_SCORES})')
 
     def reset(self) -> None:
-        """A new episode (~/reset): no previous chunk to compare with."""
+        """A new episode (configure, ~/reset, ~/enable on): no previous chunk to compare with."""
         self._prev = None
         self._t0 = None
         self.last = None

@@ -311,7 +311,10 @@ class PolicyNode(LifecycleNode):
 
     def _on_enable(self, request: SetBool.Request, response: SetBool.Response):
         with self._lock:
+            starting = request.data and not self._ctl.enabled
             self._ctl.set_enabled(request.data)
+            if starting and self._monitor is not None:
+                self._monitor.reset()   # a new task: episode time from its first chunk
         response.success, response.message = True, f'enabled={request.data}'
         self.get_logger().info(response.message)
         return response

@@ -89,6 +89,22 @@ def test_hold_on_alarm_names_the_score_and_latches_until_reset(harness):
     assert h.wait_for(lambda: len(h.monitor) >= 2, 10.0), h.logs
 
 
+def test_enabling_starts_a_new_episode_for_the_monitor(harness):
+    """~/enable false, then true: a new task; its first chunk is at episode time 0 and has no
+    previous chunk to be consistent with."""
+    h = harness('plain')
+    h.start()
+    assert h.wait_for(lambda: len(h.monitor) >= 3, 10.0), h.logs
+    assert h.monitor[-1]['episode_time'] > 0 and h.monitor[-1]['scores']['consistency'] is not None
+    assert h.enable(False).success
+    time.sleep(0.3)
+    seen = len(h.monitor)
+    assert h.enable(True).success
+    assert h.wait_for(lambda: len(h.monitor) > seen + 1, 10.0), h.logs
+    first = next(m for m in h.monitor[seen:] if m['episode_time'] == 0.0)
+    assert first['scores']['consistency'] is None
+
+
 def test_warn_on_alarm_keeps_commanding(harness):
     h = harness('strict', on_alarm='warn')
     h.start()
