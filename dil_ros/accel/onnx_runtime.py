@@ -31,6 +31,7 @@ import torch
 
 from dil_ros.accel.errors import AccelError
 from dil_ros.accel.onnx_export import NOISE_INPUT
+from dil_ros.policy.digest import file_sha256
 
 TENSORRT = 'TensorrtExecutionProvider'
 CUDA = 'CUDAExecutionProvider'
@@ -111,21 +112,13 @@ def cache_paths(path: Path) -> Tuple[Path, Path]:
     return path.with_name(stem + '.onnx'), path.with_name(stem + '.json')
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _valid_cache(path: Path, source_sha256: str) -> Optional[Path]:
     """The optimised graph of ``path`` if its record names this source and its own bytes."""
     graph, record = cache_paths(path)
     try:
         entry = json.loads(record.read_text())
         if entry.get('source_content_sha256') == source_sha256 and graph.is_file() \
-                and entry.get('sha256') == _file_sha256(graph):
+                and entry.get('sha256') == file_sha256(graph):
             return graph
     except (OSError, ValueError, AttributeError):
         pass
@@ -155,7 +148,7 @@ def _session(path: Path, options, chosen, source_sha256: Optional[str], cache: b
         os.replace(partial, graph)
         record.write_text(json.dumps({'source': path.name, 'source_content_sha256': source_sha256,
                                       'onnxruntime': ort.__version__,
-                                      'sha256': _file_sha256(graph)}, indent=1))
+                                      'sha256': file_sha256(graph)}, indent=1))
     except OSError:   # a read-only folder: no cache, the session stands
         partial.unlink(missing_ok=True)
     return session
