@@ -483,6 +483,7 @@ def scoring_cost(run: Path, repeats: int = 30) -> Dict[str, float]:
 
 
 def main() -> int:
+    from dil_ros.monitor.band import RULES
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--run', type=Path, default=Path('runs/demo'))
     p.add_argument('--out', type=Path, default=None)
@@ -507,7 +508,7 @@ def main() -> int:
     p.add_argument('--scores', default='denoise,consistency,novelty',
                    help='scores that may alarm (Bonferroni over them; camera policies: '
                         'denoise,consistency,camera_novelty)')
-    p.add_argument('--rule', choices=('time-varying', 'constant'), default='time-varying',
+    p.add_argument('--rule', choices=RULES, default=RULES[0],
                    help='the rule `dil-ros calibrate` stores for the node (hold phase); the '
                         'offline evaluation always compares both')
     p.add_argument('--magnitude', default='',

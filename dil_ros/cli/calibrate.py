@@ -31,7 +31,8 @@ def add_arguments(parser) -> None:
     parser.add_argument('--dataset', type=Path, default=None,
                         help='training dataset for the novelty score (default: RUN/dataset, as '
                              '`dil-ros demo` writes it; none: novelty is 0)')
-    parser.add_argument('--rule', choices=('time-varying', 'constant'), default='time-varying',
+    from dil_ros.monitor.band import RULES
+    parser.add_argument('--rule', choices=RULES, default=RULES[0],
                         help='time-varying: a conformal band over episode time per score '
                              '(default); constant: one threshold per score for the whole episode')
     parser.add_argument('--rebuild', action='store_true',

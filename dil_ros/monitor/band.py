@@ -21,7 +21,8 @@ constant rule) and moves the time dependence into the score:
    when z > c.
 
 Episode time is the chunk's stamp minus the stamp of the first chunk after the monitor's reset
-(policy_node: configure or ``~/reset``); on a robot, the time since the policy started the task.
+(policy_node: configure, ``~/reset`` or ``~/enable`` turning it on); on a robot, the time since the
+policy started the task.
 """
 from dataclasses import dataclass
 import math
@@ -37,6 +38,7 @@ HALF_WINDOW_S = 0.3   # chunks within this of a grid time make its median and sc
 MIN_VALUES = 10       # a grid time with fewer chunks is not part of the profile
 SCALE_FLOOR = 0.25    # of the median scale over the grid
 MIN_SCALE = 0.05      # log units: values within ~5% of each other are not told apart
+RULES = ('time-varying', 'constant')   # dil-ros calibrate --rule (the first is the default)
 
 
 @dataclass
@@ -48,16 +50,18 @@ class Band:
     scale: np.ndarray
     multiplier: float
 
+    def profile(self, t):
+        """(centre, scale) of log(score + EPS) at episode time(s) ``t``."""
+        return np.interp(t, self.times, self.center), np.interp(t, self.times, self.scale)
+
     def z(self, t, value):
         """Standardised score at episode time(s) ``t``."""
-        m = np.interp(t, self.times, self.center)
-        s = np.interp(t, self.times, self.scale)
+        m, s = self.profile(t)
         return (np.log(np.maximum(np.asarray(value, dtype=np.float64), 0.0) + EPS) - m) / s
 
     def threshold(self, t: float) -> float:
-        m = float(np.interp(t, self.times, self.center))
-        s = float(np.interp(t, self.times, self.scale))
-        return math.exp(m + self.multiplier * s) - EPS
+        m, s = self.profile(t)
+        return math.exp(float(m) + self.multiplier * float(s)) - EPS
 
     def to_json(self) -> Dict[str, Any]:
         return {'times': [round(float(v), 6) for v in self.times],
@@ -141,9 +145,9 @@ def calibrate_band(episodes: Sequence[Sequence[Sequence[float]]], alpha: float,
     maxima = []
     for i in range(len(episodes)):
         loo = _fill(grid, center[i], scale[i])
-        band = Band(*(loo or full), 0.0)
         ok = np.isfinite(times[i]) & np.isfinite(logs[i])
-        maxima.append(float(np.max(band.z(times[i][ok], np.exp(logs[i][ok]) - EPS))))
+        m, s = Band(*(loo or full), 0.0).profile(times[i][ok])
+        maxima.append(float(np.max((logs[i][ok] - m) / s)))
     return Band(*full, conformal_threshold(maxima, alpha, what))
 
 
