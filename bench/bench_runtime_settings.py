@@ -29,6 +29,10 @@ def main(argv=None) -> int:
     import onnx
     import onnxruntime as ort
     import openvino as ov
+    import torch
+    from dil_ros.accel.onnx_runtime import session_options
+    from dil_ros.accel.timing import time_round_robin
+    torch.set_num_threads(1)
 
     model = onnx.load(str(args.onnx))
     rng = np.random.default_rng(0)
@@ -56,40 +60,26 @@ def main(argv=None) -> int:
         request = core.compile_model(str(path), 'CPU', config).create_infer_request()
         fns[name] = (lambda r=request, s=share: np.asarray(r.infer(feed, share_inputs=s)[0]))
     for spin in (1, 0):
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
-        options.log_severity_level = 3
-        options.add_session_config_entry('session.intra_op.allow_spinning', str(spin))
+        options = session_options(1, 'all', spinning=bool(spin))
         if spin:
             options.optimized_model_filepath = str(tmp / 'policy.opt.onnx')
         session = ort.InferenceSession(str(args.onnx), options, providers=['CPUExecutionProvider'])
         fns[f'onnxruntime, spinning {spin}'] = (lambda s=session: s.run(None, feed)[0])
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     start = time.perf_counter()
-    session = ort.InferenceSession(str(tmp / 'policy.opt.onnx'), options,
+    session = ort.InferenceSession(str(tmp / 'policy.opt.onnx'), session_options(1, 'disable'),
                                    providers=['CPUExecutionProvider'])
     print(f'session on the saved optimised graph: {time.perf_counter() - start:.2f} s')
     fns['onnxruntime, saved optimised graph'] = (lambda s=session: s.run(None, feed)[0])
     reference = fns['onnxruntime, spinning 1']()
     errors = {name: float(np.abs(fn() - reference).max()) for name, fn in fns.items()}
-    times = {name: [] for name in fns}
     load = os.getloadavg()
-    for _ in range(3):
-        for fn in fns.values():
-            fn()
-    for _ in range(args.iters):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - start) * 1e3)
+    stats = time_round_robin(fns, torch.device('cpu'), args.iters, warmup=3)
     print(f'load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after; {args.iters} '
           f'calls each, round-robin, 1 thread\n')
     print('| candidate | median ms | p99 ms | min ms | max abs err vs onnxruntime |')
     print('|---|---|---|---|---|')
-    for name, t in times.items():
-        print(f'| {name} | {np.median(t):.2f} | {np.percentile(t, 99):.2f} | {min(t):.2f} | '
+    for name, t in stats.items():
+        print(f'| {name} | {t["median_ms"]:.2f} | {t["p99_ms"]:.2f} | {t["min_ms"]:.2f} | '
               f'{errors[name]:.2e} |')
     return 0
 

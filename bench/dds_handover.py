@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 import sys
 
-SEED_BASE = 100000     # as bench_handover.py: episodes the demo never recorded
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_handover import SEED_BASE  # noqa: E402  the same unseen episodes as the simulated cells
 
 
 def main(argv=None) -> int:

@@ -20,7 +20,6 @@ import time
 import numpy as np
 
 EXPERT_HZ = 20.0          # expert_node's default command rate
-DEFAULT_DURATION = (2.4, 3.2)   # ScriptedExpert's duration range at speed 1
 
 
 def record_episode(seed: int, speed: float, contract):
@@ -30,7 +29,8 @@ def record_episode(seed: int, speed: float, contract):
     from dil_ros.sim.expert import ScriptedExpert
     sim = ArmSim()
     sim.reset(seed)
-    expert = ScriptedExpert(seed=seed, duration=tuple(d / speed for d in DEFAULT_DURATION))
+    expert = ScriptedExpert(seed=seed)
+    expert.duration = tuple(d / speed for d in expert.duration)   # its default range, faster
     plan = expert.plan(sim.positions, sim.goal)
     per_grid = int(round(EXPERT_HZ * contract.dt))
     states, actions, goals = [], [], []
